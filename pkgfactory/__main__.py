@@ -1,0 +1,3 @@
+from pkgfactory.cli import main
+
+main()

@@ -1,0 +1,17 @@
+"""CLI sub-commands, one module per command family."""
+
+import importlib
+
+# module name -> attribute holding the click command/group
+COMMANDS = [
+    ("targets", "targets"),
+    ("probe", "probe"),
+    ("inspect", "inspect"),
+    ("check", "check"),
+]
+
+
+def register(group):
+    for module, attr in COMMANDS:
+        mod = importlib.import_module(f"pkgfactory.commands.{module}")
+        group.add_command(getattr(mod, attr))

@@ -1,0 +1,22 @@
+"""Options and output helpers shared by the sub-commands."""
+
+import json
+import sys
+
+import click
+from rich.console import Console
+
+targets_dir_option = click.option(
+    "--targets-dir", "targets_dirs", multiple=True, metavar="DIR",
+    help="Extra directory of target profile files (repeatable; also PKGF_TARGETS_DIR).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+
+
+def emit_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def console() -> Console:
+    # Wide enough that paths and fix messages wrap rather than get cut in CI logs.
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False)
