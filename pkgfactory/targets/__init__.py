@@ -1,0 +1,225 @@
+"""Target profiles: what a target OS provides, read from data files.
+
+Built-in profiles live in ``profiles/*.toml`` next to this module, one per
+target. Users add or override profiles with their own directory
+(``--targets-dir`` or ``PKGF_TARGETS_DIR``); a user file with the same id
+replaces the built-in one, so a site's probed floors win over our defaults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pkgfactory.errors import InputError
+from pkgfactory.versions import parse_version
+
+BUILTIN_DIR = Path(__file__).with_name("profiles")
+DATA_DIR = Path(__file__).parent.parent / "data"
+KNOWN_ARCHES = ("x86_64", "aarch64", "loongarch64", "mips64el", "riscv64", "sw_64", "i686", "ppc64le", "s390x")
+FAMILIES = ("rpm", "deb")
+
+
+@dataclass(frozen=True)
+class ArchSupport:
+    name: str
+    interpreters: tuple[str, ...]
+    cpu_baseline: str | None = None  # GOAMD64 / GOARM64 level every CPU of the target has
+    cpus: tuple[str, ...] = ()  # CPU families seen on this target, for messages
+    loongarch_world: str | None = None  # "old" | "new", loongarch64 only
+    glibc: str | None = None  # per-arch override (old-world loongarch ships its own glibc)
+    kernel: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    name: str
+    family: str
+    init: str
+    versions: dict[str, str]
+    arches: dict[str, ArchSupport]
+    identify: dict[str, tuple[str, ...]]
+    packaging: dict
+    libraries: frozenset[str]
+    sources: dict[str, str]
+    path: Path
+    notes: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def glibc(self) -> str:
+        return self.versions["glibc"]
+
+    @property
+    def kernel(self) -> str:
+        return self.versions["kernel"]
+
+    def glibc_for(self, arch: str) -> str:
+        a = self.arches.get(arch)
+        return (a.glibc if a and a.glibc else None) or self.glibc
+
+    def kernel_for(self, arch: str) -> str:
+        a = self.arches.get(arch)
+        return (a.kernel if a and a.kernel else None) or self.kernel
+
+    def matches_os_release(self, osr: dict[str, str]) -> bool:
+        """True when an /etc/os-release mapping identifies this target."""
+        for key, patterns in self.identify.items():
+            value = osr.get(key.upper())
+            if value is None:
+                return False
+            # ID case differs between releases of the same OS (Deepin/deepin, UOS/uos).
+            fold = key in ("id", "id_like")
+            cand = value.lower() if fold else value
+            pats = [p.lower() for p in patterns] if fold else list(patterns)
+            if key == "id_like":
+                if not any(fnmatch.fnmatchcase(w, p) for w in cand.split() for p in pats):
+                    return False
+            elif not any(fnmatch.fnmatchcase(cand, p) for p in pats):
+                return False
+        return True
+
+    def to_dict(self) -> dict:
+        d = dict(self.raw)
+        d["source_file"] = str(self.path)
+        return d
+
+
+def _need(d: dict, key: str, typ, where: str):
+    if key not in d:
+        raise InputError(f"{where}: missing key '{key}'")
+    if not isinstance(d[key], typ):
+        raise InputError(f"{where}: key '{key}' must be {typ.__name__ if isinstance(typ, type) else 'a ' + typ[0].__name__}")
+    return d[key]
+
+
+def _str_list(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: must be a string or a list of strings")
+    return tuple(value)
+
+
+@lru_cache(maxsize=1)
+def _glibc_sonames() -> frozenset[str]:
+    with open(DATA_DIR / "libraries.toml", "rb") as f:
+        return frozenset(tomllib.load(f)["glibc"])
+
+
+def parse_profile(data: dict, path: Path) -> Profile:
+    where = str(path)
+    pid = _need(data, "id", str, where)
+    if path.suffix == ".toml" and path.stem != pid:
+        raise InputError(f"{where}: id '{pid}' does not match the file name")
+    family = _need(data, "family", str, where)
+    if family not in FAMILIES:
+        raise InputError(f"{where}: family must be one of {', '.join(FAMILIES)}")
+    versions = _need(data, "versions", dict, where)
+    for key in ("glibc", "kernel", "rpm" if family == "rpm" else "dpkg"):
+        _need(versions, key, str, f"{where} [versions]")
+    for key, value in versions.items():
+        if not isinstance(value, str):
+            raise InputError(f"{where} [versions]: '{key}' must be a string")
+        try:
+            parse_version(value)
+        except ValueError:
+            raise InputError(f"{where} [versions]: '{key}' = {value!r} is not a version") from None
+
+    arches_raw = _need(data, "arches", dict, where)
+    if not arches_raw:
+        raise InputError(f"{where}: [arches] is empty")
+    arches = {}
+    for name, a in arches_raw.items():
+        w = f"{where} [arches.{name}]"
+        if name not in KNOWN_ARCHES:
+            raise InputError(f"{w}: unknown arch (known: {', '.join(KNOWN_ARCHES)})")
+        if not isinstance(a, dict):
+            raise InputError(f"{w}: must be a table")
+        world = a.get("loongarch_world")
+        if world not in (None, "old", "new"):
+            raise InputError(f"{w}: loongarch_world must be 'old' or 'new'")
+        arches[name] = ArchSupport(
+            name=name,
+            interpreters=_str_list(_need(a, "interpreters", list, w), w + " interpreters"),
+            cpu_baseline=a.get("cpu_baseline"),
+            cpus=_str_list(a.get("cpus", []), w + " cpus"),
+            loongarch_world=world,
+            glibc=a.get("glibc"),
+            kernel=a.get("kernel"),
+        )
+
+    ident_raw = _need(data, "identify", dict, where)
+    identify = {k.lower(): _str_list(v, f"{where} [identify] {k}") for k, v in ident_raw.items()}
+    if "id" not in identify:
+        raise InputError(f"{where} [identify]: missing key 'id'")
+
+    libs = data.get("libraries", {})
+    extra = _str_list(libs.get("extra", []), f"{where} [libraries] extra")
+    missing = _str_list(libs.get("absent", []), f"{where} [libraries] absent")
+    libraries = (_glibc_sonames() | frozenset(extra)) - frozenset(missing)
+
+    packaging = data.get("packaging", {})
+    if family == "rpm" and "rpmlib" not in packaging:
+        raise InputError(f"{where} [packaging]: rpm targets need 'rpmlib'")
+    return Profile(
+        id=pid,
+        name=_need(data, "name", str, where),
+        family=family,
+        init=data.get("init", "systemd"),
+        versions=dict(versions),
+        arches=arches,
+        identify=identify,
+        packaging=packaging,
+        libraries=libraries,
+        sources=data.get("sources", {}),
+        path=path,
+        notes=data.get("notes", ""),
+        raw=data,
+    )
+
+
+def load_file(path: Path) -> Profile:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read profile: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: invalid TOML: {e}") from None
+    return parse_profile(data, path)
+
+
+def user_dirs(extra: list[str] | tuple[str, ...] | None = None) -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get("PKGF_TARGETS_DIR", "").split(os.pathsep) if p]
+    dirs += [Path(p) for p in (extra or [])]
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError(f"targets directory {d} does not exist")
+    return dirs
+
+
+def load_all(extra_dirs: list[str] | tuple[str, ...] | None = None) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for d in [BUILTIN_DIR, *user_dirs(extra_dirs)]:
+        for path in sorted(d.glob("*.toml")):
+            p = load_file(path)
+            profiles[p.id] = p
+    return profiles
+
+
+def get(target_id: str, extra_dirs=None) -> Profile:
+    profiles = load_all(extra_dirs)
+    if target_id not in profiles:
+        raise InputError(f"unknown target '{target_id}' (known: {', '.join(sorted(profiles))})")
+    return profiles[target_id]
+
+
+def identify(osr: dict[str, str], extra_dirs=None) -> list[Profile]:
+    """Profiles whose [identify] patterns all match an os-release mapping."""
+    return [p for p in load_all(extra_dirs).values() if p.matches_os_release(osr)]
