@@ -1,0 +1,40 @@
+"""Fixtures for tests that run things in real Debian releases (containers).
+
+Loaded by conftest.py through ``pytest_plugins``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pkgfactory.engine import find_engine
+from pkgfactory.errors import PkgfError
+from pkgfactory.images import debian_release_image
+
+
+@pytest.fixture(scope="session")
+def container_engine():
+    """The working podman/docker. scripts/setup.sh installs podman, so a missing
+    engine is a broken set-up: the tests fail rather than skip."""
+    try:
+        return find_engine()
+    except PkgfError as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def debian_image(container_engine, tmp_path_factory):
+    """``get("11")`` -> "localhost/pkgf-debian:11": a plain minimal Debian image.
+
+    Built by mmdebstrap on first use and kept in the engine's image store, so
+    later sessions (and ``scripts/setup.sh --tests``) reuse it.
+    """
+    log = tmp_path_factory.mktemp("images") / "images.log"
+    ready: dict[str, str] = {}
+
+    def get(version: str) -> str:
+        if version not in ready:
+            ready[version] = debian_release_image(container_engine, version, log=log)
+        return ready[version]
+
+    return get
