@@ -1,0 +1,58 @@
+"""`pkgfactory inspect`: what a binary is, without judging it."""
+
+import click
+from rich.table import Table
+
+from pkgfactory.commands._common import console, emit_json, json_option
+from pkgfactory.inspect import BinaryInfo, inspect_files
+
+
+@click.command()
+@click.argument("binaries", nargs=-1, required=True, metavar="BINARY...")
+@json_option
+def inspect(binaries, as_json):
+    """Show ELF and Go build facts of BINARY..."""
+    infos = inspect_files(binaries)
+    if as_json:
+        emit_json([i.to_dict() for i in infos])
+        return
+    out = console()
+    for info in infos:
+        out.print(_summary(info))
+
+
+def _summary(info: BinaryInfo) -> Table:
+    d = info.to_dict()
+    t = Table(title=info.path, show_header=False, title_justify="left", box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("arch", d["arch"])
+    t.add_row("linkage", d["linkage"] + (" (PIE)" if d["pie"] else ""))
+    t.add_row("interpreter", d["interpreter"] or "-")
+    t.add_row("needed", ", ".join(d["needed"]) or "-")
+    t.add_row("glibc max", d["glibc_max"] or "-")
+    for family, versions in d["symbol_versions"].items():
+        if family != "GLIBC":
+            t.add_row(f"{family}", ", ".join(versions) or "(unversioned)")
+    t.add_row("stripped", "yes" if d["stripped"] else "no")
+    if d["upx"]:
+        t.add_row("UPX", "[yellow]packed[/]")
+    t.add_row("size", f"{d['size']:,} bytes")
+    t.add_row("sha256", d["sha256"])
+    go = info.go
+    if go is None:
+        t.add_row("go", "not a Go binary")
+    else:
+        t.add_row("go", go.version)
+        t.add_row("go path", go.path or "-")
+        if go.main:
+            t.add_row("main module", f"{go.main.path} {go.main.version} {go.main.sum}".strip())
+        for dep in go.deps:
+            line = f"{dep.path} {dep.version}"
+            if dep.replace:
+                line += f" => {dep.replace.path} {dep.replace.version}"
+            t.add_row("dep", line)
+        for key in ("CGO_ENABLED", "GOOS", "GOARCH", "GOAMD64", "GOARM64", "-ldflags", "vcs.revision"):
+            if key in go.settings:
+                t.add_row(key, go.settings[key])
+    return t

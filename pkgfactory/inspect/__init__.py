@@ -1,0 +1,125 @@
+"""Stage 1: inspect a binary — ELF facts plus Go build info — without judging it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError
+
+from pkgfactory.errors import InputError
+from pkgfactory.inspect.elf import ElfFacts, MalformedELF, read_elf
+from pkgfactory.inspect.gobuildinfo import GoBuildInfo, MalformedBuildInfo, read_buildinfo
+
+_CHUNK = 1 << 20
+_UPX_MAGIC = b"UPX!"
+
+
+@dataclass
+class BinaryInfo:
+    path: str
+    sha256: str
+    size: int
+    elf: ElfFacts
+    go: GoBuildInfo | None
+    upx: bool
+
+    @property
+    def arch(self) -> str:
+        return self.elf.arch
+
+    def to_dict(self) -> dict:
+        e = self.elf
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "arch": e.arch,
+            "linkage": e.linkage,
+            "interpreter": e.interpreter,
+            "needed": e.needed,
+            "glibc_max": e.glibc_max,
+            "symbol_versions": e.symbol_versions,
+            "stripped": e.stripped,
+            "pie": e.pie,
+            "upx": self.upx,
+            "elf_type": e.elf_type,
+            "osabi": e.osabi,
+            "e_flags": e.e_flags,
+            "abi_tag_kernel": e.abi_tag_kernel,
+            "go": self.go.to_dict() if self.go else None,
+        }
+
+
+def _sha256(f) -> str:
+    h = hashlib.sha256()
+    f.seek(0)
+    while chunk := f.read(_CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_upx(f, size: int) -> bool:
+    """UPX writes its l_info ("UPX!") right after the program headers and a trailer near the end."""
+    f.seek(0)
+    head = f.read(4096)
+    f.seek(max(0, size - 4096))
+    tail = f.read(4096)
+    return _UPX_MAGIC in head or _UPX_MAGIC in tail
+
+
+def _open_regular(path: str):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not an ELF binary")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file, not an ELF binary")
+    try:
+        return open(path, "rb"), st.st_size
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def inspect_file(path: str | os.PathLike) -> BinaryInfo:
+    """Inspect one file; any problem with it raises InputError with a one-line message."""
+    path = os.fspath(path)
+    f, size = _open_regular(path)
+    with f:
+        magic = f.read(4)
+        if size == 0:
+            raise InputError(f"{path}: empty file, not an ELF binary")
+        if magic != b"\x7fELF":
+            raise InputError(f"{path}: not an ELF binary")
+        try:
+            f.seek(0)
+            facts = read_elf(f, size)
+        except (MalformedELF, ELFError) as e:
+            raise InputError(f"{path}: malformed ELF: {e}") from None
+        except Exception as e:  # pyelftools raises struct/construct/index errors on garbage
+            raise InputError(f"{path}: malformed ELF ({type(e).__name__}): {e}") from None
+        try:
+            go = read_buildinfo(f, size, facts)
+        except MalformedBuildInfo as e:
+            raise InputError(f"{path}: malformed Go build info: {e}") from None
+        return BinaryInfo(
+            path=path,
+            sha256=_sha256(f),
+            size=size,
+            elf=facts,
+            go=go,
+            upx=_is_upx(f, size),
+        )
+
+
+def inspect_files(paths) -> list[BinaryInfo]:
+    return [inspect_file(p) for p in paths]
+
+
+__all__ = ["BinaryInfo", "inspect_file", "inspect_files"]

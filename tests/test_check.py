@@ -1,0 +1,140 @@
+"""`pkgfactory check`: verdicts and findings on real binaries against target profiles."""
+
+import json
+import shutil
+import textwrap
+
+import pytest
+
+from fixtures_go import run_cli
+
+
+def check_json(*args):
+    r = run_cli("check", "--json", *map(str, args))
+    assert r.code in (0, 1), r.err
+    doc = json.loads(r.out)
+    return r.code, doc
+
+
+def codes(binary_doc):
+    return {f["code"] for f in binary_doc["findings"]}
+
+
+def test_cgo_host_fails_on_old_glibc_and_names_symbols(go_binaries):
+    code, doc = check_json(go_binaries["cgo-host"], "--target", "debian-11")
+    assert code == 1
+    (b,) = doc["binaries"]
+    assert doc["target"] == "debian-11"
+    assert b["ok"] is False and b["arch"] == "x86_64"
+    (f,) = [f for f in b["findings"] if f["code"] == "glibc-too-new"]
+    assert f["severity"] == "error"
+    assert "GLIBC_2.34" in f["message"] and "pthread_create@GLIBC_2.34" in f["message"]
+    assert "CGO_ENABLED=0" in f["message"] and "zig cc -target x86_64-linux-gnu.2.31" in f["message"]
+
+
+@pytest.mark.parametrize("target", ["centos-7", "kylin-v10-sp3", "uos-v20-server", "debian-11"])
+def test_zig_pinned_cgo_passes_everywhere(go_binaries, target):
+    code, doc = check_json(go_binaries["cgo-zig217"], "--target", target)
+    assert code == 0, doc
+    assert doc["binaries"][0]["findings"] == []
+
+
+@pytest.mark.parametrize("variant", ["static", "stripped", "pie"])
+def test_static_and_pie_pass_centos7(go_binaries, variant):
+    code, doc = check_json(go_binaries[variant], "--target", "centos-7")
+    assert code == 0 and doc["binaries"][0]["ok"]
+
+
+def test_arch_unsupported_and_mismatch(go_binaries):
+    code, doc = check_json(go_binaries["mips64le"], "--target", "centos-7")
+    assert code == 1 and "arch-unsupported" in codes(doc["binaries"][0])
+    code, doc = check_json(go_binaries["static"], "--target", "debian-12", "--arch", "aarch64")
+    assert code == 1 and codes(doc["binaries"][0]) == {"arch-mismatch"}
+    code, doc = check_json(go_binaries["arm64"], "--target", "debian-12", "--arch", "aarch64")
+    assert code == 0
+
+
+def test_loongarch_new_world_on_old_world_targets(go_binaries):
+    for target in ("kylin-v10-sp3", "uos-v20-desktop"):
+        code, doc = check_json(go_binaries["loong64"], "--target", target)
+        assert code == 1
+        (f,) = [f for f in doc["binaries"][0]["findings"] if f["code"] == "loongarch-world"]
+        assert "5.19" in f["message"] and "old world" in f["message"]
+
+
+def test_cpu_level_is_a_warning_naming_zhaoxin(go_binaries):
+    code, doc = check_json(go_binaries["goamd64-v3"], "--target", "kylin-v10-sp3")
+    assert code == 0  # a warning does not fail the check
+    (f,) = doc["binaries"][0]["findings"]
+    assert (f["code"], f["severity"]) == ("cpu-level", "warning")
+    assert "GOAMD64=v3" in f["message"] and "Zhaoxin" in f["message"] and "GOAMD64=v1" in f["message"]
+
+
+def test_library_missing_on_real_system_binary():
+    gpg = shutil.which("gpg")
+    code, doc = check_json(gpg, "--target", "debian-12")
+    assert code == 1
+    (f,) = [f for f in doc["binaries"][0]["findings"] if f["code"] == "library-missing"]
+    assert "libgcrypt.so.20" in f["message"]
+
+
+def _interp_patched(src, dst, new: bytes):
+    data = bytearray(src.read_bytes())
+    old = b"/lib64/ld-linux-x86-64.so.2\0"
+    i = data.index(old)
+    assert len(new) < len(old)
+    data[i:i + len(old)] = new.ljust(len(old), b"\0")
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_interpreter_missing(go_binaries, tmp_path):
+    musl = _interp_patched(go_binaries["pie"], tmp_path / "musl-pie", b"/lib/ld-musl-x86_64.so.1")
+    code, doc = check_json(musl, "--target", "debian-12")
+    assert code == 1
+    (f,) = [f for f in doc["binaries"][0]["findings"] if f["code"] == "interpreter-missing"]
+    assert "/lib/ld-musl-x86_64.so.1" in f["message"] and "CGO_ENABLED=0" in f["message"]
+
+
+def _profile_dir(tmp_path, kernel: str, arch_table: str = ""):
+    d = tmp_path / "targets"
+    d.mkdir()
+    (d / "oldbox.toml").write_text(textwrap.dedent(f"""
+        id = "oldbox"
+        name = "Old box"
+        family = "rpm"
+        [versions]
+        glibc = "2.17"
+        kernel = "{kernel}"
+        rpm = "4.11.3"
+        [identify]
+        id = ["oldbox"]
+        [arches.x86_64]
+        interpreters = ["/lib64/ld-linux-x86-64.so.2"]
+        {arch_table}
+        [packaging]
+        rpmlib = ["CompressedFileNames"]
+    """))
+    return d
+
+
+def test_kernel_too_old_from_go_release(go_binaries, tmp_path):
+    d = _profile_dir(tmp_path, "2.6.32-754.el6", '[arches.mips64el]\ninterpreters = ["/lib64/ld.so.1"]')
+    code, doc = check_json(go_binaries["static"], "--target", "oldbox", "--targets-dir", d)
+    assert code == 1
+    (f,) = [f for f in doc["binaries"][0]["findings"] if f["code"] == "kernel-too-old"]
+    assert "Go 1.27" in f["message"] and "3.2" in f["message"] and "2.6.32" in f["message"]
+    code, doc = check_json(go_binaries["mips64le"], "--target", "oldbox", "--targets-dir", d)
+    assert any("4.8" in f["message"] for f in doc["binaries"][0]["findings"] if f["code"] == "kernel-too-old")
+
+
+def test_several_binaries_one_report(go_binaries):
+    code, doc = check_json(go_binaries["static"], go_binaries["cgo-host"], "--target", "debian-11")
+    assert code == 1
+    assert [b["ok"] for b in doc["binaries"]] == [True, False]
+
+
+def test_human_output_names_fix(go_binaries):
+    r = run_cli("check", go_binaries["cgo-host"], "--target", "centos-7")
+    assert r.code == 1
+    assert "glibc-too-new" in r.out and "FAIL" in r.out
