@@ -1,0 +1,64 @@
+"""What both packagers do the same way: dates, rendering, script checks, file writing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pkgfactory import runner
+from pkgfactory.errors import InputError, PkgfError
+from pkgfactory.project import Project
+from pkgfactory.render import environment, render
+
+# Builds must not depend on the builder's locale, timezone or dotfiles
+# (~/.rpmmacros, ~/.config/dpkg): HOME points into the work directory.
+BASE_ENV = {"LC_ALL": "C", "TZ": "UTC"}
+
+
+def source_date_epoch(project: Project, explicit: int | None) -> int:
+    """Explicit value, else $SOURCE_DATE_EPOCH, else the project's (newest changelog date)."""
+    if explicit is not None:
+        return int(explicit)
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        if not env.isdigit():
+            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a number of seconds")
+        return int(env)
+    return project.source_date_epoch
+
+
+def write(path: Path, text: str, mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+    return path
+
+
+def render_script(env, name: str, context: dict, log: Path | None) -> str | None:
+    """Render a scriptlet template; None when it has nothing to do (renders to blank).
+
+    The result is syntax-checked with ``sh -n`` (dash on Debian, stricter than
+    bash), so a broken project script fails the build, not the install.
+    """
+    text = render(env, name, context)
+    if not text.strip():
+        return None
+    proc = runner.run(["sh", "-n"], input=text, check=False, log=log)
+    if proc.returncode != 0:
+        reason = (proc.stderr or proc.stdout or "").strip().splitlines()
+        raise PkgfError(f"{name}: the rendered script is not valid sh: {reason[-1] if reason else 'syntax error'}")
+    return text
+
+
+def template_env(project: Project):
+    return environment(project.templates)
+
+
+def need_profile_family(profile, family: str) -> None:
+    if profile.family != family:
+        raise InputError(f"target {profile.id} is a {profile.family} target, not {family}")
+
+
+def need_arch(profile, arch: str) -> None:
+    if arch not in profile.arches:
+        raise InputError(f"target {profile.id} has no {arch} edition (it has {', '.join(profile.arches)})")

@@ -1,0 +1,52 @@
+"""Run a build plan on this machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pkgfactory import runner
+from pkgfactory.errors import PkgfError
+from pkgfactory.package.plan import BuildPlan
+
+
+def build_native(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = None, *,
+                 verbose: bool = False, timeout: float | None = None) -> Path:
+    """Build, check the artifact against the plan's target, and publish it atomically.
+
+    The package lands in ``dest_dir`` (default: the work directory) under a
+    temporary name and is renamed into place only once it is complete and
+    has passed the artifact check, so nobody ever sees half a package or one
+    the target cannot install.
+    """
+    from pkgfactory.package import packager_for
+
+    built = plan.artifact_path
+    if built.exists():
+        built.unlink()  # a stale artifact must not pass for this build's
+    runner.run(plan.command(), cwd=plan.cwd_in(), env={**os.environ, **plan.environment()},
+               log=log, verbose=verbose, timeout=timeout)
+    if not built.is_file():
+        raise PkgfError(f"{plan.argv[0]} finished but {plan.artifact} was not written" +
+                        (f" (log: {log})" if log else ""))
+    if plan.profile is not None:
+        problems = packager_for(plan.format).artifact_check(built, plan.profile, plan.arch, log=log)
+        if problems:
+            raise PkgfError(f"{built.name} cannot install on {plan.target}: {'; '.join(problems)}")
+
+    dest_dir = Path(dest_dir) if dest_dir is not None else plan.workdir
+    if dest_dir.resolve() == built.parent.resolve():
+        return built
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    final = dest_dir / built.name
+    tmp = dest_dir / f".{built.name}.part-{os.getpid()}"
+    try:
+        shutil.copyfile(built, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return final

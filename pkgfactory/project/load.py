@@ -1,0 +1,490 @@
+"""Read ``pkgfactory.toml`` into a validated :class:`Project`, or fail on one line.
+
+Strict on purpose: unknown keys, wrong types, names or versions that one of
+rpm/deb would reject, paths that leave the package, and sources that are not
+regular files are refused here, before any tool runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from pkgfactory.errors import InputError
+from pkgfactory.project import rules
+from pkgfactory.project.model import (
+    RELATION_KINDS, Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Group, Kernel,
+    Package, Project, Relations, Script, Scripts, Symlink, Unit, User, Waiver,
+)
+from pkgfactory.project.reader import Table
+from pkgfactory.targets import KNOWN_ARCHES
+from pkgfactory.versions import parse_version
+
+FILE_NAME = "pkgfactory.toml"
+# rpmbuild reads scriptlet files in 8 KiB chunks and expands macros per chunk
+# (rpm build/files.c): a '%%' split across chunks would break. Lines are far
+# shorter than this in any real script.
+_MAX_SCRIPT_LINE = 2000
+
+
+def load(path: str | os.PathLike, *, check_sources: bool = True) -> Project:
+    """Load and validate a project file (or a directory holding ``pkgfactory.toml``).
+
+    ``check_sources=False`` skips the existence checks of source files, for
+    commands that only read metadata before the binaries are built.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / FILE_NAME
+    label = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{label}: project file not found") from None
+    except OSError as e:
+        raise InputError(f"{label}: cannot read project file: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{label}: invalid TOML: {e}") from None
+    return _Loader(path.absolute(), label, check_sources).project(Table(data, "", label))
+
+
+class _Loader:
+    def __init__(self, path: Path, label: str, check_sources: bool):
+        self.path, self.label, self.check_sources = path, label, check_sources
+        self.root = path.parent
+
+    # --- top level -------------------------------------------------------
+
+    def project(self, top: Table) -> Project:
+        package = self.package(top.table("package", required=True))
+        binaries = tuple(self.binary(t) for t in top.tables("binary"))
+        if not binaries:
+            raise top.error("binary", "at least one [[binary]] is required")
+        build = top.table("build", required=True)
+        targets = build.strings("targets", required=True, check=rules.match(rules.TARGET_ID, "target id"))
+        arches = self.arches(build, binaries)
+        templates = build.get("templates", str, default=None, check=self.directory_source)
+        sde = build.get("source_date_epoch", int, default=None, check=_non_negative)
+        build.done()
+
+        users = tuple(self.user(t) for t in top.tables("user"))
+        groups = tuple(self.group(t) for t in top.tables("group"))
+        changelog = self.changelog(top, package)
+        project = Project(
+            path=self.path,
+            package=package,
+            binaries=binaries,
+            targets=targets,
+            arches=arches,
+            changelog=changelog,
+            files=tuple(self.file(t, File) for t in top.tables("file")),
+            configs=tuple(self.file(t, Config) for t in top.tables("config")),
+            directories=tuple(self.directory(t) for t in top.tables("directory")),
+            symlinks=tuple(self.symlink(t) for t in top.tables("symlink")),
+            units=tuple(self.unit(t) for t in top.tables("systemd")),
+            users=users,
+            groups=groups,
+            scripts=self.scripts(top.table("scripts")),
+            relations=self.relations(top.table("relations")),
+            kernel=self.kernel(top.table("kernel")),
+            waivers=tuple(self.waiver(t) for t in top.tables("waiver")),
+            templates=Path(templates) if templates else None,
+            source_date_epoch=sde if sde is not None else int(changelog[0].date.timestamp()),
+        )
+        top.done()
+        _check_accounts(project, top)
+        _check_paths(project, top)
+        return project
+
+    def package(self, t: Table) -> Package:
+        pkg = Package(
+            name=t.get("name", str, check=rules.package_name),
+            version=t.get("version", str, check=rules.version),
+            release=t.get("release", str, default="1", check=rules.release),
+            epoch=t.get("epoch", int, default=0, check=_non_negative),
+            summary=t.get("summary", str, check=lambda s: rules.one_line(s, max_len=80)),
+            description=t.get("description", str, check=rules.description),
+            license=t.get("license", str, check=rules.one_line),
+            maintainer=t.get("maintainer", str, check=rules.person),
+            vendor=t.get("vendor", str, default=None, check=rules.one_line),
+            url=t.get("url", str, default=None, check=rules.url),
+            section=t.get("section", str, default="misc", check=rules.match(re.compile(r"^[a-z0-9/_-]+$"), "section")),
+            copyright=t.get("copyright", str, default=None, check=rules.one_line),
+        )
+        t.done()
+        return pkg
+
+    def arches(self, build: Table, binaries: tuple[Binary, ...]) -> tuple[str, ...]:
+        have = tuple(binaries[0].sources)
+        wanted = build.strings("arches", check=_arch)
+        for a in wanted:
+            if a not in have:
+                raise build.error("arches", f"{a} has no binary: every [[binary]] needs source.{a}")
+        return wanted or have
+
+    # --- payload ---------------------------------------------------------
+
+    def binary(self, t: Table) -> Binary:
+        src = t.table("source", required=True)
+        sources = {}
+        for arch in src.data:
+            try:
+                _arch(arch)
+            except ValueError as e:
+                raise src.error(arch, str(e)) from None
+            sources[arch] = Path(src.get(arch, str, check=self.source))
+        if not sources:
+            raise t.error("source", "give at least one arch = path")
+        b = Binary(dest=t.get("dest", str, check=rules.install_path),
+                   mode=t.get("mode", str, default="0755", check=_mode(False)),
+                   sources=sources)
+        t.done()
+        return b
+
+    def file(self, t: Table, cls):
+        kw = dict(
+            source=Path(t.get("source", str, check=self.source)),
+            dest=t.get("dest", str, check=rules.install_path),
+            mode=t.get("mode", str, default="0644", check=_mode(False)),
+            owner=t.get("owner", str, default="root", check=rules.account),
+            group=t.get("group", str, default="root", check=rules.account),
+        )
+        if cls is Config:
+            kw["noreplace"] = t.get("noreplace", bool, default=True)
+            if not kw["dest"].startswith("/etc/"):
+                raise t.error("dest", "config files must be under /etc/ (Debian policy 10.7.2: conffiles live in /etc)")
+        elif kw["dest"].startswith("/etc/"):
+            raise t.error("dest", "files under /etc/ must be declared as [[config]] (kept on upgrade)")
+        t.done()
+        return cls(**kw)
+
+    def directory(self, t: Table) -> Directory:
+        d = Directory(path=t.get("path", str, check=rules.install_path),
+                      mode=t.get("mode", str, default="0755", check=_mode(True)),
+                      owner=t.get("owner", str, default="root", check=rules.account),
+                      group=t.get("group", str, default="root", check=rules.account))
+        t.done()
+        return d
+
+    def symlink(self, t: Table) -> Symlink:
+        s = Symlink(path=t.get("path", str, check=rules.install_path),
+                    target=t.get("target", str, check=rules.symlink_target))
+        t.done()
+        return s
+
+    def unit(self, t: Table) -> Unit:
+        source = Path(t.get("source", str, check=self.source))
+        name = t.get("name", str, default=None, check=rules.unit_name)
+        if name is None:
+            name = source.name
+            try:
+                rules.unit_name(name)
+            except ValueError as e:
+                raise t.error("source", f"{e}; set 'name' to install it under another name") from None
+        u = Unit(source=source, name=name,
+                 enable=t.get("enable", bool, default=True),
+                 start=t.get("start", bool, default=True),
+                 restart_on_upgrade=t.get("restart_on_upgrade", bool, default=True))
+        if u.start and not u.enable:
+            raise t.error("start", "start = true needs enable = true (deb-systemd-invoke never starts a disabled "
+                          "unit, so rpm and deb would differ)")
+        if "@." in name and (u.enable or u.start):
+            raise t.error("enable", f"{name} is a template unit: it cannot be enabled or started without an "
+                          "instance; set enable = false and start = false")
+        t.done()
+        return u
+
+    # --- accounts and scripts ----------------------------------------------
+
+    def user(self, t: Table) -> User:
+        name = t.get("name", str, check=rules.account)
+        u = User(name=name,
+                 group=t.get("group", str, default=name, check=rules.account),
+                 home=t.get("home", str, default="/", check=_home),
+                 shell=t.get("shell", str, default="/usr/sbin/nologin", check=rules.install_path),
+                 comment=t.get("comment", str, default="", check=_comment),
+                 uid=t.get("uid", int, default=None, check=_system_id))
+        t.done()
+        return u
+
+    def group(self, t: Table) -> Group:
+        g = Group(name=t.get("name", str, check=rules.account),
+                  gid=t.get("gid", int, default=None, check=_system_id))
+        t.done()
+        return g
+
+    def scripts(self, t: Table) -> Scripts:
+        found = {name: self.script(t, name) for name in ("preinstall", "postinstall", "preremove", "postremove")}
+        t.done()
+        return Scripts(**found)
+
+    def script(self, t: Table, name: str) -> Script | None:
+        path = t.get(name, str, default=None, check=self.source)
+        if path is None:
+            return None
+        if not self.check_sources:
+            return Script(Path(path), "")
+        raw = Path(path).read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise t.error(name, f"{path} is not UTF-8 text") from None
+        if "\0" in text:
+            raise t.error(name, f"{path} contains NUL bytes: not a shell script")
+        for n, line in enumerate(text.splitlines(), 1):
+            if len(line) > _MAX_SCRIPT_LINE:
+                raise t.error(name, f"{path} line {n} is longer than {_MAX_SCRIPT_LINE} characters")
+        return Script(Path(path), text if text.endswith("\n") or not text else text + "\n")
+
+    # --- metadata ----------------------------------------------------------
+
+    def relations(self, t: Table) -> dict[str, Relations]:
+        out = {"all": self.relation_set(t, "all", skip=("rpm", "deb", "targets"))}
+        for family in ("rpm", "deb"):
+            out[family] = self.relation_set(t.table(family), family)
+        targets = t.table("targets")
+        for tid in targets.data:
+            try:
+                rules.match(rules.TARGET_ID, "target id")(tid)
+            except ValueError as e:
+                raise targets.error(tid, str(e)) from None
+            out[tid] = self.relation_set(targets.table(tid), "target")
+        targets.done()
+        t.done()
+        return out
+
+    def relation_set(self, t: Table, scope: str, skip: tuple[str, ...] = ()) -> Relations:
+        kinds = {}
+        for kind in RELATION_KINDS:
+            texts = t.strings(kind, check=lambda s, k=kind: _dep_text(s, scope, k))
+            kinds[kind] = tuple(_parse_dep(s, scope, kind) for s in texts)
+        if scope != "all":
+            t.done()
+        else:
+            t.used.update(skip)
+        return Relations(**kinds)
+
+    def kernel(self, t: Table) -> Kernel:
+        k = Kernel(modules=t.strings("modules", check=rules.match(rules.MODULE, "kernel module name")),
+                   min=t.get("min", str, default=None, check=_kernel_version),
+                   max=t.get("max", str, default=None, check=_kernel_version))
+        if k.min and k.max and parse_version(k.min)[: len(parse_version(k.max))] > parse_version(k.max):
+            raise t.error("max", f"{k.max} is below min {k.min}")
+        t.done()
+        return k
+
+    def waiver(self, t: Table) -> Waiver:
+        any_or = lambda check: (lambda v: v if v == "*" else check(v))  # noqa: E731
+        w = Waiver(target=t.get("target", str, check=any_or(rules.match(rules.TARGET_ID, "target id"))),
+                   arch=t.get("arch", str, default="*", check=any_or(_arch)),
+                   code=t.get("code", str, check=rules.match(rules.CODE, "finding code")),
+                   reason=t.get("reason", str, check=rules.one_line))
+        t.done()
+        return w
+
+    def changelog(self, top: Table, package: Package) -> tuple[ChangelogEntry, ...]:
+        tables = top.tables("changelog")
+        if not tables:
+            raise top.error("changelog", "at least one [[changelog]] entry is required "
+                            "(it dates the build: SOURCE_DATE_EPOCH defaults to the newest entry)")
+        entries = []
+        for t in tables:
+            entries.append(ChangelogEntry(
+                version=t.get("version", str, check=rules.full_version),
+                date=_date(t),
+                author=t.get("author", str, default=package.maintainer, check=rules.person),
+                changes=t.strings("changes", required=True, check=rules.one_line),
+            ))
+            t.done()
+        if entries[0].version != package.evr:
+            raise tables[0].error("version", f"{entries[0].version!r}: the newest entry (the first) must be for "
+                                  f"the version being built, {package.evr!r}")
+        for i in range(1, len(entries)):
+            if entries[i].date > entries[i - 1].date:
+                raise tables[i].error("date", "entries must be newest first (rpm and dpkg both expect that order)")
+        return tuple(entries)
+
+    # --- sources -----------------------------------------------------------
+
+    def source(self, value: str) -> str:
+        """A file on the build machine; relative paths start at the project file's directory.
+
+        Symlinks are followed and the file they reach is copied (like cp -L):
+        Go build tools and CI caches often hand out symlinks. What is copied
+        must be a regular, readable file.
+        """
+        rules.one_line(value)
+        path = Path(os.path.normpath(self.root / value))
+        if not self.check_sources:
+            return str(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise ValueError(f"{path} does not exist") from None
+        except OSError as e:
+            raise ValueError(f"{path}: {e.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ValueError(f"{path} is {kind}")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"{path} is not readable")
+        return str(path)
+
+    def directory_source(self, value: str) -> str:
+        rules.one_line(value)
+        path = Path(os.path.normpath(self.root / value))
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a directory")
+        return str(path)
+
+
+# --- value checks used above -----------------------------------------------
+
+def _non_negative(n: int) -> int:
+    if n < 0:
+        raise ValueError(f"{n} is negative")
+    return n
+
+
+def _system_id(n: int) -> int:
+    if not 1 <= n < 65535:
+        raise ValueError(f"{n} is not a uid/gid between 1 and 65534")
+    return n
+
+
+def _arch(a: str) -> str:
+    if a not in KNOWN_ARCHES:
+        raise ValueError(f"unknown arch {a!r} (known: {', '.join(KNOWN_ARCHES)})")
+    return a
+
+
+def _mode(directory: bool):
+    return lambda text: rules.mode(text, directory=directory)
+
+
+def _home(text: str) -> str:
+    # A home may be a runtime directory (/run/x): only the form is checked.
+    return "/" if text == "/" else rules.install_path(text, anywhere=True)
+
+
+def _comment(text: str) -> str:
+    text = rules.one_line(text, empty=True)
+    if ":" in text:
+        raise ValueError("':' is the /etc/passwd field separator")
+    return text
+
+
+def _kernel_version(text: str) -> str:
+    if not re.match(r"^\d+(\.\d+){0,3}$", text):
+        raise ValueError(f"{text!r} is not a kernel version like 4.19 or 5.10.0")
+    return text
+
+
+def _date(t: Table) -> datetime:
+    t.used.add("date")
+    if not t.has("date"):
+        raise t.error("date", "missing (required)")
+    value = t.data["date"]
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise t.error("date", "a date-time needs a UTC offset (2024-11-20T10:00:00Z), or give a date")
+        return value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    raise t.error("date", "must be a TOML date like 2024-11-20 (without quotes)")
+
+
+# Lazy name: "perl(Foo::Bar) (>= 1.0)" keeps its parentheses, the version part needs an operator.
+_DEP = re.compile(r"^\s*(\S+?)\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^\s()]+)\s*\))?\s*$")
+_DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+(:(any|native|[a-z0-9-]+))?$")
+# rpm names: package names, file paths, and virtual provides like perl(Foo::Bar)
+# or libc.so.6()(64bit).
+_RPM_NAME = re.compile(r"^[A-Za-z0-9_.+/-]+(\([A-Za-z0-9_.+:/-]*\))*$")
+_OPS = {"<": "<<", ">": ">>"}
+
+
+def _dep_text(text: str, scope: str, kind: str) -> str:
+    _parse_dep(text, scope, kind)
+    return text
+
+
+def _parse_dep(text: str, scope: str, kind: str) -> Dep:
+    """``name``, ``name (op version)``, alternatives ``a | b``; deb syntax for every family."""
+    parts = text.split("|")
+    if len(parts) > 1 and kind in ("provides", "conflicts", "replaces"):
+        raise ValueError(f"{text!r}: alternatives ('|') only make sense in depends and recommends")
+    alts = []
+    for part in parts:
+        m = _DEP.match(part)
+        if not m:
+            raise ValueError(f"{text!r} is not 'name' or 'name (>= version)'")
+        name, op, ver = m.groups()
+        checks = {"all": [_DEB_NAME], "deb": [_DEB_NAME], "rpm": [_RPM_NAME], "target": [_DEB_NAME, _RPM_NAME]}[scope]
+        if not any(c.match(name) for c in checks):
+            which = {"all": "legal in both rpm and deb (lowercase)", "deb": "a deb package name",
+                     "rpm": "an rpm name", "target": "a package name"}[scope]
+            raise ValueError(f"{name!r} is not {which}")
+        if op:
+            op = _OPS.get(op, op)
+            rules.dep_version(ver)
+            if kind == "provides" and op != "=":
+                raise ValueError(f"{text!r}: a versioned provide must use '='")
+        alts.append(Alternative(name, op, ver))
+    return Dep(tuple(alts))
+
+
+def _check_accounts(project: Project, top: Table) -> None:
+    users = {u.name for u in project.users}
+    groups = set(project.all_groups())
+    if len(users) != len(project.users):
+        raise top.error("user", "a user is declared twice")
+    if len({g.name for g in project.groups}) != len(project.groups):
+        raise top.error("group", "a group is declared twice")
+    entries = [("file", project.files), ("config", project.configs), ("directory", project.directories)]
+    for key, items in entries:
+        for i, item in enumerate(items, 1):
+            if item.owner != "root" and item.owner not in users:
+                raise top.error(f"{key}[{i}].owner", f"user {item.owner!r} is not declared in [[user]] "
+                                "(declare it: existing accounts are left alone)")
+            if item.group != "root" and item.group not in groups:
+                raise top.error(f"{key}[{i}].group", f"group {item.group!r} is not declared in [[group]] "
+                                "or as a user's group (declare it: existing groups are left alone)")
+
+
+def _check_paths(project: Project, top: Table) -> None:
+    """Every path once, and no file or symlink where another entry needs a directory."""
+    owners: dict[str, str] = {}
+    leaves: set[str] = set()
+    dirs: set[str] = set()
+
+    def claim(path: str, key: str, leaf: bool):
+        if path in owners:
+            raise top.error(key, f"{path} is also installed by {owners[path]}")
+        owners[path] = key
+        (leaves if leaf else dirs).add(path)
+
+    for i, b in enumerate(project.binaries, 1):
+        claim(b.dest, f"binary[{i}].dest", True)
+    for key, items in (("file", project.files), ("config", project.configs)):
+        for i, f in enumerate(items, 1):
+            claim(f.dest, f"{key}[{i}].dest", True)
+    for i, d in enumerate(project.directories, 1):
+        claim(d.path, f"directory[{i}].path", False)
+    for i, s in enumerate(project.symlinks, 1):
+        claim(s.path, f"symlink[{i}].path", True)
+    names = set()
+    for i, u in enumerate(project.units, 1):
+        if u.name in names:
+            raise top.error(f"systemd[{i}].name", f"unit {u.name} is declared twice")
+        names.add(u.name)
+    for path, key in owners.items():
+        parent = path.rsplit("/", 1)[0]
+        while parent:
+            if parent in leaves:
+                raise top.error(key, f"{path} is inside {parent}, which {owners[parent]} installs as a file or symlink")
+            parent = parent.rsplit("/", 1)[0]

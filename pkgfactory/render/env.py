@@ -1,0 +1,57 @@
+"""The jinja2 environment: where templates come from and how values are printed.
+
+Built-in templates live in the repository's top-level ``templates/``;
+``pkgfactory/render/templates`` is a symlink to it, so an editable install
+(``pip install -e .``) reads them from the checkout and a wheel ships them as
+package data (setuptools copies the symlinked tree; pyproject lists
+``render/templates/**/*``). A project's own template directory comes first:
+a file there overrides the built-in one with the same relative name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from pkgfactory.errors import InputError
+from pkgfactory.render import escape
+
+BUILTIN = Path(__file__).resolve().parent / "templates"
+
+
+def builtin_dir() -> Path:
+    if not (BUILTIN / "spec" / "package.spec.j2").is_file():
+        raise InputError(f"built-in templates not found in {BUILTIN}: reinstall pkgfactory")
+    return BUILTIN
+
+
+def environment(project_templates: Path | None = None) -> jinja2.Environment:
+    loaders = []
+    if project_templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(project_templates)))
+    loaders.append(jinja2.FileSystemLoader(str(builtin_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # formats are escaped per value by the filters below
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=escape.finalize,
+    )
+    env.filters.update(escape.FILTERS)
+    return env
+
+
+def render(env: jinja2.Environment, name: str, context: dict) -> str:
+    """Render template ``name``; template mistakes become one-line errors naming the file."""
+    try:
+        template = env.get_template(name)
+        return template.render(context)
+    except jinja2.TemplateNotFound as e:
+        raise InputError(f"template {e.name} not found (needed for {name})") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise InputError(f"template {e.filename or e.name}:{e.lineno}: {e.message}") from None
+    except (jinja2.UndefinedError, jinja2.TemplateRuntimeError) as e:
+        raise InputError(f"template {name}: {e}") from None
