@@ -11,8 +11,9 @@ Usage: bash scripts/setup.sh [--with-images] [--tests] [--no-apt]
   1. installs the Debian packages in scripts/apt-packages.txt (apt-get)
   2. configures podman in /etc/containers/containers.conf (runc, ulimits)
   3. creates .venv and installs pkgfactory with its test extras into it
+  4. creates the builder image package builds run in (pkgfactory builder create)
 
-  --with-images  also build the container images pkgfactory uses
+  --with-images  also build the plain Debian 11/12 images the tests run things in
   --tests        everything the test suite needs (implies --with-images)
   --no-apt       skip step 1 (packages already installed, or not root)
 EOF
@@ -158,8 +159,13 @@ create_venv() {
 	say "venv: $(.venv/bin/go version), zig $(.venv/bin/python -m ziglang version)"
 }
 
+build_builder() {
+	say "builder image: building it if missing or out of date (about a minute)"
+	.venv/bin/pkgfactory builder create
+}
+
 build_images() {
-	say "images: building those missing or out of date (about a minute each)"
+	say "test images: building those missing or out of date (about a minute each)"
 	.venv/bin/python -m pkgfactory.images --verbose
 }
 
@@ -170,6 +176,7 @@ else
 fi
 configure_podman
 create_venv
+build_builder
 if [ "$with_images" = 1 ]; then
 	build_images
 fi

@@ -8,6 +8,8 @@ COMMANDS = [
     ("probe", "probe"),
     ("inspect", "inspect"),
     ("check", "check"),
+    ("builder", "builder"),
+    ("build", "build"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Run a build plan on this machine."""
+"""Run a build plan on this machine, and publish what any builder produced."""
 
 from __future__ import annotations
 
@@ -13,7 +13,20 @@ from pkgfactory.package.plan import BuildPlan
 
 def build_native(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = None, *,
                  verbose: bool = False, timeout: float | None = None) -> Path:
-    """Build, check the artifact against the plan's target, and publish it atomically.
+    """Build on the host, then check and publish the artifact (see :func:`publish`)."""
+    clear_artifact(plan)
+    runner.run(plan.command(), cwd=plan.cwd_in(), env={**os.environ, **plan.environment()},
+               log=log, verbose=verbose, timeout=timeout)
+    return publish(plan, log, dest_dir)
+
+
+def clear_artifact(plan: BuildPlan) -> None:
+    if plan.artifact_path.exists():
+        plan.artifact_path.unlink()  # a stale artifact must not pass for this build's
+
+
+def publish(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = None) -> Path:
+    """Check the finished package against the plan's target and move it into place atomically.
 
     The package lands in ``dest_dir`` (default: the work directory) under a
     temporary name and is renamed into place only once it is complete and
@@ -23,10 +36,6 @@ def build_native(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None
     from pkgfactory.package import packager_for
 
     built = plan.artifact_path
-    if built.exists():
-        built.unlink()  # a stale artifact must not pass for this build's
-    runner.run(plan.command(), cwd=plan.cwd_in(), env={**os.environ, **plan.environment()},
-               log=log, verbose=verbose, timeout=timeout)
     if not built.is_file():
         raise PkgfError(f"{plan.argv[0]} finished but {plan.artifact} was not written" +
                         (f" (log: {log})" if log else ""))

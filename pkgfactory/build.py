@@ -1,0 +1,203 @@
+"""Stage: project file → checked binaries → one package per target × arch, plus a report.
+
+For each target and arch: check every binary against the target (a failure
+stops that package unless the project waives the finding, with a reason),
+render and stage the build tree, run rpmbuild or dpkg-buildpackage in the
+builder, check the finished artifact against the target's floors, and only
+then rename it into ``OUT/<target>/<arch>/``. The JSON report is written last,
+also by rename, so an interrupted run never leaves output that looks done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pkgfactory import __version__
+from pkgfactory.check import check_binary
+from pkgfactory.errors import InputError, PkgfError
+from pkgfactory.inspect import inspect_file
+from pkgfactory.package import packager_for
+from pkgfactory.package.common import source_date_epoch as resolve_sde
+from pkgfactory.package.native import publish
+from pkgfactory.project import Project, build_matrix, load, resolve_targets
+
+REPORT_NAME = "build-report.json"
+
+
+@dataclass
+class BuildResult:
+    target: str
+    arch: str
+    format: str
+    status: str = "pending"  # built | check-failed | build-failed
+    artifact: str | None = None  # relative to the output directory
+    sha256: str | None = None
+    size: int | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    log: str | None = None
+    checks: list[dict] = field(default_factory=list)
+    waivers: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "built"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()} | {"ok": self.ok}
+
+
+@dataclass
+class BuildReport:
+    project: Project
+    out_dir: Path
+    source_date_epoch: int
+    builder: dict
+    tool_versions: dict
+    inputs: dict[str, str]
+    results: list[BuildResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.ok for r in self.results)
+
+    def to_dict(self) -> dict:
+        p = self.project.package
+        return {
+            "pkgfactory": __version__,
+            "package": {"name": p.name, "version": p.version, "release": p.release, "epoch": p.epoch},
+            "project_file": str(self.project.path),
+            "source_date_epoch": self.source_date_epoch,
+            "builder": self.builder,
+            "tool_versions": self.tool_versions,
+            "host": {"machine": platform.machine(), "python": platform.python_version()},
+            "inputs": self.inputs,
+            "ok": self.ok,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _inputs(project: Project) -> dict[str, str]:
+    """sha256 of every file the packages are made from, keyed by path as the project names it."""
+    paths = [project.path]
+    for b in project.binaries:
+        paths += list(b.sources.values())
+    paths += [f.source for f in (*project.files, *project.configs)]
+    paths += [u.source for u in project.units]
+    s = project.scripts
+    paths += [x.source for x in (s.preinstall, s.postinstall, s.preremove, s.postremove) if x]
+    return {str(p): sha256_file(Path(p)) for p in dict.fromkeys(paths)}
+
+
+def select(project: Project, profiles, target_ids, arches):
+    """The (profile, arch) matrix, narrowed by --target/--arch; asking for what the project lacks is an error."""
+    for t in target_ids or ():
+        if t not in project.targets:
+            raise InputError(f"target '{t}' is not in {project.path.name} build.targets "
+                             f"({', '.join(project.targets)})")
+    for a in arches or ():
+        if a not in project.arches:
+            raise InputError(f"arch '{a}' is not built by {project.path.name} ({', '.join(project.arches)})")
+    matrix = build_matrix(project, profiles)
+    matrix = [(p, a) for p, a in matrix if (not target_ids or p.id in target_ids) and (not arches or a in arches)]
+    if not matrix:
+        raise InputError("nothing to build: no selected target has any selected arch")
+    return matrix
+
+
+def _check(project: Project, infos: dict, profile, arch: str, result: BuildResult) -> list[str]:
+    """Check the binaries for one target × arch; returns the unwaived errors."""
+    blocking = []
+    for binary in project.binaries:
+        info = infos[(binary.dest, arch)]
+        verdict = check_binary(info, profile, arch)
+        result.checks.append({"binary": binary.dest, **verdict.to_dict()})
+        for f in verdict.findings:
+            if f.severity != "error":
+                continue
+            waiver = project.waived(profile.id, arch, f.code)
+            if waiver:
+                result.waivers.append({"binary": binary.dest, "code": f.code, "reason": waiver.reason,
+                                       "message": f.message})
+            else:
+                blocking.append(f"{binary.dest}: {f.code}: {f.message}")
+    return blocking
+
+
+def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
+              source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
+              on_done=None) -> BuildReport:
+    project = load(project_path)
+    profiles = resolve_targets(project, targets_dirs)
+    matrix = select(project, profiles, target_ids, arches)
+    sde = resolve_sde(project, source_date_epoch)
+    out_dir = Path(out_dir).absolute()
+    logs = out_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    work_root = out_dir / ".work"
+
+    infos = {}
+    for binary in project.binaries:
+        for arch in {a for _p, a in matrix}:
+            if arch not in binary.sources:
+                raise InputError(f"{project.path.name}: binary {binary.dest} has no source for {arch}")
+            infos[(binary.dest, arch)] = inspect_file(binary.sources[arch])
+
+    report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
+                         builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
+                         inputs=_inputs(project))
+    for profile, arch in matrix:
+        packager = packager_for(profile)
+        result = BuildResult(target=profile.id, arch=arch, format=packager.format)
+        log = logs / f"{profile.id}-{arch}.log"
+        log.unlink(missing_ok=True)
+        result.log = str(log.relative_to(out_dir))
+        if on_start:
+            on_start(result)
+        started = time.monotonic()
+        blocking = _check(project, infos, profile, arch, result)
+        if blocking:
+            result.status = "check-failed"
+            result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
+        else:
+            try:
+                workdir = work_root / f"{profile.id}-{arch}"
+                plan = packager.prepare(project, profile, arch, workdir, source_date_epoch=sde, log=log)
+                builder.run(plan, log, verbose)
+                final = publish(plan, log, out_dir / profile.id / arch)
+                result.status = "built"
+                result.artifact = str(final.relative_to(out_dir))
+                result.sha256 = sha256_file(final)
+                result.size = final.stat().st_size
+                shutil.rmtree(workdir, ignore_errors=True)
+            except PkgfError as e:
+                result.status = "build-failed"
+                result.error = str(e)
+        result.seconds = round(time.monotonic() - started, 2)
+        report.results.append(result)
+        if on_done:
+            on_done(result)
+    shutil.rmtree(work_root, ignore_errors=True)
+    write_atomic(out_dir / REPORT_NAME, json.dumps(report.to_dict(), indent=2) + "\n")
+    return report

@@ -1,0 +1,101 @@
+"""Where package builds run: the builder container image, or the host itself.
+
+One image serves both formats: Debian 12's rpm 4.18 and dpkg 1.21 write
+packages that old targets read, once the templates pin payload compression
+and rpmlib features to the target's floors (see pkgfactory.package). Builds
+in a container get no network, a read-only root and only their own work
+directory (a copy of the staged sources inside the output tree) mounted
+writable: nothing a build runs can reach the host's files or the network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pkgfactory import runner
+from pkgfactory.engine import Engine, find_engine
+from pkgfactory.errors import PkgfError
+from pkgfactory.images import debian_rootfs_image
+from pkgfactory.package.native import clear_artifact
+from pkgfactory.package.plan import BuildPlan
+
+CONTAINERFILE = Path(__file__).with_name("Containerfile")
+DEFAULT_IMAGE = "localhost/pkgf-builder:bookworm"
+BASE_IMAGE = "docker.io/library/debian:bookworm"
+PACKAGES = ("rpm", "dpkg-dev", "fakeroot", "xz-utils", "gzip", "bzip2", "cpio", "file", "binutils")
+_MOUNT = "/build"
+_VERSION_CMDS = {"rpmbuild": ["rpmbuild", "--version"], "dpkg-deb": ["dpkg-deb", "--version"]}
+
+
+def create(engine: Engine, image: str = DEFAULT_IMAGE, *, log: Path | None = None,
+           verbose: bool = False) -> tuple[str, str]:
+    """Make the builder image; returns (image, how it was made)."""
+    if engine.inspect_image(BASE_IMAGE) is not None:
+        engine.run("build", "-t", image, "-f", str(CONTAINERFILE), str(CONTAINERFILE.parent),
+                   log=log, verbose=verbose)
+        return image, f"{engine.name} build from {BASE_IMAGE}"
+    debian_rootfs_image(engine, "bookworm", image, include=PACKAGES, log=log, verbose=verbose)
+    return image, "mmdebstrap bookworm rootfs"
+
+
+class NativeBuilder:
+    """Runs plans on the host: for CI systems that already are a container."""
+
+    name = "native"
+
+    def describe(self) -> dict:
+        return {"builder": "native", "image": None, "image_id": None}
+
+    def tool_versions(self, log: Path | None = None) -> dict[str, str]:
+        return {tool: _first_line(runner.run(argv, log=log, check=False).stdout)
+                for tool, argv in _VERSION_CMDS.items()}
+
+    def run(self, plan: BuildPlan, log: Path | None, verbose: bool = False) -> None:
+        clear_artifact(plan)
+        runner.run(plan.command(), cwd=plan.cwd_in(), env={**os.environ, **plan.environment()},
+                   log=log, verbose=verbose)
+
+
+class ContainerBuilder:
+    def __init__(self, engine: Engine, image: str):
+        self.engine, self.image = engine, image
+        self.name = f"{engine.name}:{image}"
+        info = engine.inspect_image(image)
+        if info is None:
+            raise PkgfError(f"builder image {image} not found in {engine.name}: run 'pkgfactory builder create'")
+        self.image_id = info.get("Id")
+
+    def describe(self) -> dict:
+        return {"builder": self.engine.name, "image": self.image, "image_id": self.image_id}
+
+    def _run(self, argv: list[str], *, log, verbose=False, mounts=(), workdir=None, env=None, check=True):
+        args = ["run", "--rm", "--network=none", "--read-only", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+        for host, inside in mounts:
+            args += ["-v", f"{host}:{inside}"]
+        if workdir:
+            args += ["-w", workdir]
+        for k, v in (env or {}).items():
+            args += ["-e", f"{k}={v}"]
+        return self.engine.run(*args, self.image, *argv, log=log, verbose=verbose, check=check)
+
+    def tool_versions(self, log: Path | None = None) -> dict[str, str]:
+        return {tool: _first_line(self._run(argv, log=log, check=False).stdout)
+                for tool, argv in _VERSION_CMDS.items()}
+
+    def run(self, plan: BuildPlan, log: Path | None, verbose: bool = False) -> None:
+        clear_artifact(plan)
+        self._run(plan.command(_MOUNT), log=log, verbose=verbose,
+                  mounts=[(plan.workdir.resolve(), _MOUNT)], workdir=plan.cwd_in(_MOUNT),
+                  env=plan.environment(_MOUNT))
+
+
+def get_builder(kind: str = "container", *, engine: str | None = None, image: str | None = None):
+    """``kind`` "native" or "container" (engine auto-detected unless named)."""
+    if kind == "native":
+        return NativeBuilder()
+    return ContainerBuilder(find_engine(engine), image or DEFAULT_IMAGE)
+
+
+def _first_line(text: str) -> str:
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
