@@ -8,8 +8,11 @@ COMMANDS = [
     ("probe", "probe"),
     ("inspect", "inspect"),
     ("check", "check"),
+    ("keys", "keys"),
     ("builder", "builder"),
     ("build", "build"),
+    ("bundle", "bundle"),
+    ("verify", "verify"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The offline bundle: layout, installer script, archive."""

@@ -1,0 +1,265 @@
+"""Stage: built packages → signed repositories → one self-verifying bundle directory and tar.
+
+Everything is written into a staging directory next to the final one; the
+bundle is verified there with the same code auditors run, and only then
+renamed to ``OUT/<name>-<version>`` (and the tar to ``<name>-<version>.tar``).
+A run killed at any moment leaves, under the final names, either the previous
+complete bundle or the new complete one — never a half.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pkgfactory import __version__, targets
+from pkgfactory.build import BuildReport, run_build, sha256_file
+from pkgfactory.bundle.installer import render_installer, target_meta
+from pkgfactory.bundle.lock import output_lock
+from pkgfactory.bundle.readme import render_readme
+from pkgfactory.errors import PkgfError
+from pkgfactory.inspect import inspect_file
+from pkgfactory.keys.policy import refuse_unverifiable
+from pkgfactory.package.deb import deb_arch
+from pkgfactory.repo import make_apt_repo, make_yum_repo
+from pkgfactory.sbom import sbom_for_binary
+from pkgfactory.sign import Signer
+from pkgfactory.verify import verify_bundle
+from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, walk_files
+
+
+@dataclass
+class BundleResult:
+    directory: Path
+    archive: Path
+    fingerprint: str
+    build: BuildReport
+    files: int
+
+
+def _staging(out_dir: Path, name: str) -> Path:
+    stage = out_dir / f".{name}.staging-{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    return stage
+
+
+def _clean_stale(out_dir: Path, name: str) -> None:
+    """Leftovers of killed runs: they never carry a final name, so removing them is always safe."""
+    for p in out_dir.glob(f".{name}.*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path) -> list[dict]:
+    """Sign RPMs, index per target×arch (yum) or per target (apt); returns the package list."""
+    out = report.out_dir
+    packages = []
+    by_target: dict[str, list] = {}
+    for r in report.results:
+        by_target.setdefault(r.target, []).append(r)
+    for target_id, results in by_target.items():
+        profile = targets.get(target_id)
+        if profile.family == "rpm":
+            for r in results:
+                signed_dir = stage / ".signing" / target_id / r.arch
+                signed_dir.mkdir(parents=True)
+                rpm = signed_dir / Path(r.artifact).name
+                shutil.copyfile(out / r.artifact, rpm)
+                signer.sign_rpms([rpm], v3=profile.packaging.get("rpm_signature", "v3") == "v3")
+                repo = stage / "repos" / "rpm" / target_id / r.arch
+                make_yum_repo(repo, [rpm], profile, log, signer=signer, epoch=sde)
+                packages.append({"target": target_id, "arch": r.arch, "format": "rpm",
+                                 "path": (repo / "Packages" / rpm.name).relative_to(stage).as_posix()})
+        else:
+            repo = stage / "repos" / "deb" / target_id
+            debs = [out / r.artifact for r in results]
+            make_apt_repo(repo, target_id, debs, [deb_arch(profile, r.arch) for r in results], log, signer=signer,
+                          date=sde, label=report.project.package.name)
+            for r in results:
+                found = next(repo.rglob(Path(r.artifact).name))
+                packages.append({"target": target_id, "arch": r.arch, "format": "deb",
+                                 "path": found.relative_to(stage).as_posix()})
+    shutil.rmtree(stage / ".signing", ignore_errors=True)
+    return packages
+
+
+def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
+    project = report.project
+    when = datetime.datetime.fromtimestamp(sde, datetime.timezone.utc)
+    (stage / "sbom").mkdir()
+    for binary in project.binaries:
+        for arch in sorted({r.arch for r in report.results}):
+            src = binary.sources.get(arch)
+            if src is None:
+                continue
+            text = sbom_for_binary(inspect_file(src), package_name=project.package.name,
+                                   package_version=project.package.version, timestamp=when)
+            (stage / "sbom" / f"{Path(binary.dest).name}-{arch}.cdx.json").write_text(text)
+
+
+def _reports(stage: Path, report: BuildReport) -> None:
+    (stage / "reports").mkdir()
+    (stage / "reports" / "build-report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    checks = [{"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
+              for r in report.results]
+    (stage / "reports" / "check-report.json").write_text(json.dumps(checks, indent=2) + "\n")
+
+
+def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
+    """What install.sh is rendered from (schema in pkgfactory.bundle.installer)."""
+    project = report.project
+    tlist = []
+    for target_id in dict.fromkeys(r.target for r in report.results):
+        arches = [r.arch for r in report.results if r.target == target_id]
+        tlist.append(target_meta(targets.get(target_id), arches))
+    k = project.kernel
+    return {
+        "name": project.package.name,
+        "version": f"{project.package.version}-{project.package.release}",
+        "packages": [project.package.name],
+        "fingerprint": fingerprint,
+        "kernel": {"min": k.min, "max": k.max},
+        "kernel_modules": list(k.modules),
+        "targets": tlist,
+    }
+
+
+def _readme_meta(report: BuildReport, meta: dict) -> dict:
+    p = report.project.package
+    return {"name": p.name, "version": p.version, "release": p.release, "fingerprint": meta["fingerprint"],
+            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]}}
+
+
+def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int) -> dict:
+    files, odd = walk_files(stage)
+    if odd:
+        raise PkgfError(f"bundle staging holds non-regular files: {', '.join(odd)}")
+    for pkg in packages:
+        pkg["sha256"] = sha256_file(stage / pkg["path"])
+    p = report.project.package
+    return {
+        "format": FORMAT,
+        "package": {"name": p.name, "version": p.version, "release": p.release, "epoch": p.epoch},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source_date_epoch": sde,
+        "pkgfactory": __version__,
+        "key": {"fingerprint": fingerprint, "file": KEY},
+        "targets": sorted({r.target for r in report.results}),
+        "arches": sorted({r.arch for r in report.results}),
+        "packages": packages,
+        "checks": [{"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
+                   for r in report.results],
+        "tool_versions": report.tool_versions,
+        "builder": report.builder,
+        "files": [{"path": f, "sha256": sha256_file(stage / f), "size": (stage / f).stat().st_size}
+                  for f in files if f not in NOT_IN_MANIFEST],
+    }
+
+
+def _sums(stage: Path) -> None:
+    files, _ = walk_files(stage)
+    lines = [f"{sha256_file(stage / f)}  {f}" for f in files if f not in (SUMS, SUMS_SIG)]
+    (stage / SUMS).write_text("\n".join(lines) + "\n")
+
+
+def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
+    """Deterministic tar: sorted names, one owner, one mtime; so two runs give the same archive."""
+    def norm(ti: tarfile.TarInfo) -> tarfile.TarInfo:
+        ti.uid = ti.gid = 0
+        ti.uname = ti.gname = "root"
+        ti.mtime = sde
+        return ti
+
+    tmp = dest.with_name(f".{name}.tar.part-{os.getpid()}")
+    files, _ = walk_files(stage)
+    dirs = sorted({str(Path(f).parent) for f in files} - {"."}, key=lambda d: (d.count("/"), d))
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(stage, arcname=name, recursive=False, filter=norm)
+        for d in dirs:
+            tar.add(stage / d, arcname=f"{name}/{d}", recursive=False, filter=norm)
+        for f in files:
+            tar.add(stage / f, arcname=f"{name}/{f}", recursive=False, filter=norm)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+
+
+def _publish_dir(stage: Path, final: Path) -> None:
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(stage, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, final)
+
+
+def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
+               fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
+               verbose: bool = False, on_start=None, on_done=None, on_stage=None) -> BundleResult:
+    out_dir = Path(out_dir).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    say = on_stage or (lambda msg: None)
+    with output_lock(out_dir):
+        logs = out_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log = logs / "bundle.log"
+        # Open the key first: a missing key or passphrase must fail before minutes of building.
+        with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
+            say("build")
+            report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
+                               arches=arches, targets_dirs=targets_dirs, source_date_epoch=source_date_epoch,
+                               verbose=verbose, on_start=on_start, on_done=on_done)
+            if not report.ok:
+                failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
+                raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
+                                f"see {out_dir / 'build-report.json'}", exit_code=1)
+            profiles = [targets.get(t) for t in dict.fromkeys(r.target for r in report.results)]
+            refuse_unverifiable(signer.key, profiles)
+            project = report.project
+            name = f"{project.package.name}-{project.package.version}"
+            _clean_stale(out_dir, name)
+            sde = report.source_date_epoch
+            stage = _staging(out_dir, name)
+            say("sign and index")
+            packages = _repos(stage, report, signer, sde, log)
+            (stage / KEY).write_bytes(signer.public_key(armor=True))
+            (stage / "KEY.gpg").write_bytes(signer.public_key(armor=False))
+            (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
+            say("sbom and reports")
+            _sboms(stage, report, sde)
+            _reports(stage, report)
+            meta = _bundle_meta(report, signer.fingerprint)
+            (stage / "install.sh").write_text(render_installer(meta))
+            os.chmod(stage / "install.sh", 0o755)
+            (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
+            manifest = _manifest(stage, report, packages, signer.fingerprint, sde)
+            (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+            _sums(stage)
+            signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG)
+            fpr = signer.fingerprint
+        say("self-verify")
+        check = verify_bundle(stage, fpr, log=log)
+        if not check.ok:
+            shutil.rmtree(stage, ignore_errors=True)
+            first = "; ".join(f"{f}: {w}" for f, w in check.problems[:3])
+            raise PkgfError(f"bundle failed its own verification ({first}); nothing was published", exit_code=1)
+        final = out_dir / name
+        archive = out_dir / f"{name}.tar"
+        say("publish")
+        _tar(stage, name, archive, sde)
+        _publish_dir(stage, final)
+        return BundleResult(directory=final, archive=archive, fingerprint=fpr, build=report,
+                            files=len(manifest["files"]))
+
+
+__all__ = ["BundleResult", "run_bundle"]

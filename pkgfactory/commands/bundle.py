@@ -1,0 +1,56 @@
+"""`pkgfactory bundle`: the whole pipeline, ending in one signed, self-verifying USB bundle."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from pkgfactory.builder import get_builder
+from pkgfactory.bundle.assemble import run_bundle
+from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands.build import config_option, with_builder_options
+from pkgfactory.targets import KNOWN_ARCHES
+
+
+@click.command()
+@config_option
+@click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable).")
+@click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches.")
+@click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False))
+@click.option("--keys-dir", default="keys", show_default=True, type=click.Path(file_okay=False),
+              help="GnuPG home holding the signing key.")
+@click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
+@click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
+              help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
+@with_builder_options
+@click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live.")
+@json_option
+@targets_dir_option
+def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
+           image, verbose, as_json, targets_dirs):
+    """check → build → sign → index → bundle → self-verify."""
+    out = console()
+    quiet = as_json
+
+    def stage(name):
+        if not quiet:
+            out.print(f"[bold]== {name}[/]")
+
+    def done(r):
+        if not quiet:
+            status = "[green]built[/]" if r.ok else f"[red]{r.status}[/]: {r.error}"
+            out.print(f"  {r.target} {r.arch}: {status}")
+
+    result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
+                        builder=get_builder(builder, engine=engine, image=image), target_ids=target_ids,
+                        arches=arches, targets_dirs=targets_dirs, fingerprint=fingerprint,
+                        passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
+                        on_stage=stage)
+    if as_json:
+        emit_json({"bundle": str(result.directory), "archive": str(result.archive),
+                   "fingerprint": result.fingerprint, "files": result.files,
+                   "build": result.build.to_dict()})
+    else:
+        out.print(f"[green]bundle[/] {result.directory} ({result.files} files) and {result.archive}")
+        out.print(f"signing key fingerprint: [bold]{result.fingerprint}[/] — send it to the site separately")
+    sys.exit(0)

@@ -1,0 +1,108 @@
+"""SHA256SUMS and manifest.json: every file listed once, hashed, and nothing unlisted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pkgfactory.verify.layout import MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, BadPath, is_sha256, safe_relpath
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_sums(text: str, problems) -> dict[str, str]:
+    """GNU sha256sum lines ("HEX  path" or "HEX *path") -> {path: hex}; bad lines become problems."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, rest = line.partition(" ")
+        name = rest[1:] if rest[:1] in (" ", "*") else None
+        if not sep or name is None or not is_sha256(digest):
+            problems(SUMS, f"line {n} is not '<sha256>  <path>'")
+            continue
+        try:
+            name = safe_relpath(name)
+        except BadPath as e:
+            problems(SUMS, f"line {n}: {e}")
+            continue
+        if name in out:
+            problems(SUMS, f"line {n}: {name} is listed twice")
+            continue
+        out[name] = digest
+    return out
+
+
+def load_manifest(root: Path, problems) -> dict | None:
+    try:
+        data = json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        problems(MANIFEST, "missing")
+        return None
+    except (ValueError, UnicodeDecodeError) as e:
+        problems(MANIFEST, f"not valid JSON: {e}")
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        problems(MANIFEST, "has no 'files' list")
+        return None
+    return data
+
+
+def manifest_files(manifest: dict, problems) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for i, entry in enumerate(manifest["files"]):
+        if not isinstance(entry, dict):
+            problems(MANIFEST, f"files[{i}] is not an object")
+            continue
+        try:
+            path = safe_relpath(entry.get("path"))
+        except BadPath as e:
+            problems(MANIFEST, f"files[{i}]: {e}")
+            continue
+        if path in out:
+            problems(MANIFEST, f"{path} is listed twice")
+            continue
+        if not is_sha256(entry.get("sha256")) or not isinstance(entry.get("size"), int):
+            problems(MANIFEST, f"{path}: entry lacks a sha256 or size")
+            continue
+        if path in NOT_IN_MANIFEST:
+            problems(MANIFEST, f"{path} may not list itself or the checksum files")
+            continue
+        out[path] = entry
+    return out
+
+
+def check_files(root: Path, sums: dict[str, str], listed: dict[str, dict], on_disk: list[str], problems) -> int:
+    """Hash every file once and compare with both lists; returns how many files were hashed."""
+    hashed = 0
+    disk = set(on_disk)
+    for path in sorted(disk - set(listed) - set(NOT_IN_MANIFEST)):
+        problems(path, "present in the bundle but not listed in manifest.json")
+    for path in sorted(disk - set(sums) - {SUMS, SUMS_SIG}):
+        problems(path, "present in the bundle but not listed in SHA256SUMS")
+    for path in sorted((set(sums) | set(listed)) - disk):
+        problems(path, "listed but missing from the bundle")
+    for path in sorted(set(sums) & disk):
+        digest = sha256_file(root / path)
+        hashed += 1
+        if digest != sums[path]:
+            problems(path, "sha256 differs from SHA256SUMS (file changed)")
+        entry = listed.get(path)
+        if entry is not None:
+            if entry["sha256"] != digest:
+                problems(path, "sha256 differs from manifest.json")
+            if entry["size"] != (root / path).stat().st_size:
+                problems(path, "size differs from manifest.json")
+        elif path != MANIFEST:
+            pass  # reported above as unlisted in the manifest
+    for path in sorted(set(listed) - set(sums)):
+        if path in disk:
+            problems(path, "in manifest.json but not in SHA256SUMS")
+    return hashed

@@ -1,0 +1,247 @@
+"""`pkgfactory bundle` end to end and `pkgfactory verify` against tampering.
+
+One bundle (debian-11, debian-12, centos-7, kylin-v10-sp3; x86_64) is made with a
+passphrase-protected key; it is installed for real in a Debian 11 container with
+no network, read by dnf, then copied and tampered with, file kind by file kind.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from fixtures_go import run_cli
+from hello_example import build_hello, copy_example
+from signing_helpers import PASSPHRASE, make_key
+
+pytestmark = pytest.mark.container
+
+TARGETS = ["debian-11", "debian-12", "centos-7", "kylin-v10-sp3"]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, container_engine):
+    assert run_cli("builder", "create").code == 0
+    root = tmp_path_factory.mktemp("bundle")
+    project = copy_example(root / "project", build_hello(tmp_path_factory.mktemp("bins")))
+    key = make_key(root / "keys", passphrase=PASSPHRASE)
+    pfile = root / "passphrase"
+    pfile.write_text(PASSPHRASE + "\n")
+    args = ["bundle", "-c", project, "-o", root / "out", "--keys-dir", key.home, "--arch", "x86_64", "--json"]
+    for t in TARGETS:
+        args += ["--target", t]
+    env = dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
+    r = run_cli(*args, env=env)
+    assert r.code == 0, r.err + r.out
+    doc = json.loads(r.out)
+    return root, Path(doc["bundle"]), key, doc
+
+
+def test_layout_and_archive(made):
+    root, bundle, key, doc = made
+    assert bundle == root / "out" / "hello-service-1.2.0"
+    for name in ("install.sh", "README.txt", "KEY.asc", "KEY.gpg", "KEY.fingerprint", "manifest.json",
+                 "SHA256SUMS", "SHA256SUMS.asc"):
+        assert (bundle / name).is_file(), name
+    assert (bundle / "KEY.fingerprint").read_text().strip() == key.fingerprint
+    for t in ("centos-7", "kylin-v10-sp3"):
+        assert (bundle / "repos/rpm" / t / "x86_64/repodata/repomd.xml.asc").is_file()
+    for t in ("debian-11", "debian-12"):
+        assert (bundle / "repos/deb" / t / "dists" / t / "InRelease").is_file()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["key"]["fingerprint"] == key.fingerprint
+    assert sorted(manifest["targets"]) == sorted(TARGETS)
+    assert {p["format"] for p in manifest["packages"]} == {"rpm", "deb"}
+    sbom = json.loads((bundle / "sbom" / "hello-service-x86_64.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    readme = (bundle / "README.txt").read_text()
+    assert key.fingerprint in readme and "安装" in readme and "Install" in readme
+    with tarfile.open(root / "out" / "hello-service-1.2.0.tar") as tar:
+        names = tar.getnames()
+    assert "hello-service-1.2.0/install.sh" in names and "hello-service-1.2.0/SHA256SUMS.asc" in names
+    assert not [p for p in (root / "out").iterdir() if p.name.startswith(".hello-service")]
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=bundle, check=True)
+
+
+def test_verify_passes_and_checks_the_fingerprint(made):
+    _, bundle, key, _ = made
+    r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
+    assert r.code == 0, r.out
+    doc = json.loads(r.out)
+    assert doc["ok"] and doc["fingerprint"] == key.fingerprint and not doc["warnings"]
+    assert doc["counts"]["rpm_signatures_ok"] == 2 and doc["counts"]["debs_proven_by_apt_index"] == 2
+    r = run_cli("verify", bundle)
+    assert r.code == 0 and "WARNING" in r.out and "no --fingerprint" in r.out
+    r = run_cli("verify", bundle, "--fingerprint", "0" * 40)
+    assert r.code == 1 and "not the expected" in r.out
+
+
+def test_rpms_carry_signatures_old_rpm_can_check(made):
+    _, bundle, _, _ = made
+    (rpm,) = (bundle / "repos/rpm/centos-7/x86_64").rglob("*.rpm")
+    sigs = subprocess.run(["rpm", "-qp", "--qf", "%{RSAHEADER:pgpsig}|%{SIGPGP:pgpsig}", str(rpm)],
+                          capture_output=True, text=True).stdout
+    header, v3 = sigs.split("|")
+    assert "RSA/SHA256" in header and "RSA/SHA256" in v3  # v3 header+payload signature for rpm 4.11
+
+
+INSTALL = r"""
+set -u
+sh /bundle/install.sh --yes --lang en > /tmp/first.log 2>&1; echo "first=$?"
+/usr/bin/hello-service -version
+sh /bundle/install.sh --yes --lang en > /tmp/second.log 2>&1; echo "second=$?"
+ls /etc/apt/sources.list.d/ | wc -l
+sh /bundle/install.sh --uninstall --yes --lang en > /tmp/un.log 2>&1; echo "uninstall=$?"
+test -e /usr/bin/hello-service || echo gone
+grep -c 'signature\|Signature' /tmp/first.log
+"""
+
+
+def test_install_sh_in_debian11_without_network(made, debian_image):
+    _, bundle, _, _ = made
+    p = subprocess.run(["podman", "run", "--rm", "--network=none", "-v", f"{bundle}:/bundle:ro",
+                        debian_image("11"), "sh", "-c", INSTALL], capture_output=True, text=True, timeout=300)
+    out = p.stdout
+    assert "first=0" in out, out + p.stderr
+    assert "hello-service 1.2.0" in out
+    assert "second=0" in out
+    assert "\n0\n" in out  # the temporary apt source is gone again
+    assert "uninstall=0" in out and "gone" in out
+
+
+def test_dnf_reads_the_rpm_repo_with_gpgcheck(made, tmp_path):
+    _, bundle, _, _ = made
+    repo = bundle / "repos/rpm/kylin-v10-sp3/x86_64"
+    conf = tmp_path / "dnf.conf"
+    conf.write_text(f"""[main]
+reposdir=/dev/null
+cachedir={tmp_path}/cache
+gpgcheck=1
+repo_gpgcheck=1
+
+[bundle]
+name=bundle
+baseurl=file://{repo}
+gpgkey=file://{bundle}/KEY.asc
+""")
+    p = subprocess.run(["dnf", "-y", "-c", str(conf), f"--installroot={tmp_path}/root", "--releasever=10",
+                        "--setopt=install_weak_deps=False", "--nodocs", "install", "hello-service"],
+                       capture_output=True, text=True, timeout=300)
+    # The installroot has no /bin/sh or shadow-utils: dnf resolves them from no repo, so it must
+    # fail on those dependencies only after having read and trusted the signed metadata.
+    text = p.stdout + p.stderr
+    assert "hello-service" in text, text
+    listing = subprocess.run(["dnf", "-c", str(conf), f"--installroot={tmp_path}/root", "--releasever=10",
+                              "repoquery", "--qf", "%{name} %{version} %{arch}", "hello-service"],
+                             capture_output=True, text=True, timeout=300)
+    # dnf starts a gpg-agent per repo cache to check repomd.xml.asc; stop them with the test.
+    for home in tmp_path.glob("cache/**/pubring.kbx"):
+        subprocess.run(["gpgconf", "--homedir", str(home.parent), "--kill", "all"], capture_output=True)
+    assert "hello-service 1.2.0 x86_64" in listing.stdout, listing.stdout + listing.stderr
+
+
+def _flip(path: Path, offset: int = -40):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+TAMPER = {
+    "rpm": lambda b: next((b / "repos/rpm/centos-7/x86_64").rglob("*.rpm")),
+    "deb": lambda b: next((b / "repos/deb/debian-11").rglob("*.deb")),
+    "Packages": lambda b: b / "repos/deb/debian-11/dists/debian-11/main/binary-amd64/Packages",
+    "Release": lambda b: b / "repos/deb/debian-12/dists/debian-12/Release",
+    "repomd.xml": lambda b: b / "repos/rpm/kylin-v10-sp3/x86_64/repodata/repomd.xml",
+    "manifest.json": lambda b: b / "manifest.json",
+    "SHA256SUMS": lambda b: b / "SHA256SUMS",
+    "install.sh": lambda b: b / "install.sh",
+    "sbom": lambda b: b / "sbom/hello-service-x86_64.cdx.json",
+}
+
+
+@pytest.fixture
+def copy(made, tmp_path):
+    _, bundle, key, _ = made
+    dest = tmp_path / "b"
+    shutil.copytree(bundle, dest)
+    return dest, key
+
+
+def _install_sh_refuses(bundle: Path):
+    # install.sh lives in the bundle; for the install.sh case run the pristine one on the tampered tree.
+    p = subprocess.run(["sh", str(bundle / "install.sh"), "--check-only", "--lang", "en"], capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPER))
+def test_tampering_is_caught_by_verify_and_install_sh(copy, kind):
+    bundle, key = copy
+    target = TAMPER[kind](bundle)
+    rel = target.relative_to(bundle).as_posix()
+    _flip(target, -2 if kind in ("install.sh", "SHA256SUMS", "manifest.json", "Packages", "Release") else -40)
+    r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
+    assert r.code == 1, kind
+    doc = json.loads(r.out)
+    files = {p["file"] for p in doc["problems"]}
+    named = rel if kind != "SHA256SUMS" else "SHA256SUMS.asc"
+    assert named in files, (kind, doc["problems"])
+    assert _install_sh_refuses(bundle) == 3, kind
+
+
+def test_unlisted_file_and_foreign_key(copy, tmp_path):
+    bundle, key = copy
+    (bundle / "repos" / "extra.rpm").write_bytes(b"not really")
+    r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
+    assert r.code == 1
+    assert any(p["file"] == "repos/extra.rpm" for p in json.loads(r.out)["problems"])
+    assert _install_sh_refuses(bundle) == 3
+    (bundle / "repos" / "extra.rpm").unlink()
+    other = make_key(tmp_path / "other", name="someone else", email="x@example.com")
+    other.public(bundle / "KEY.asc")
+    other.public(bundle / "KEY.gpg", armor=False)
+    r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
+    assert r.code == 1
+    assert "KEY.asc" in {p["file"] for p in json.loads(r.out)["problems"]}
+    assert _install_sh_refuses(bundle) == 3
+
+
+def test_untampered_copy_passes_install_sh_check(copy):
+    bundle, _ = copy
+    p = subprocess.run(["sh", str(bundle / "install.sh"), "--check-only", "--lang", "en"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr  # this host is Debian 12, one of the bundle's targets
+
+
+def test_no_secret_in_output_tree_logs_or_reports(made):
+    root, bundle, key, _ = made
+    secret = subprocess.run(["gpg", "--homedir", str(key.home), "--batch", "--pinentry-mode", "loopback",
+                             "--passphrase-fd", "0", "--export-secret-keys", "--armor", key.fingerprint],
+                            input=PASSPHRASE + "\n", capture_output=True, text=True, check=True).stdout
+    public = (bundle / "KEY.asc").read_text()
+    # The secret key packet repeats the public key first; only lines unique to the export are secret.
+    body = [ln for ln in secret.splitlines()
+            if len(ln) >= 60 and not ln.startswith("-----") and ln not in public]
+    assert len(body) > 20
+    needles = [PASSPHRASE.encode(), b"PRIVATE KEY BLOCK"] + [ln.encode() for ln in body[5:-5]]
+    scanned = 0
+    for path in (root / "out").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            scanned += 1
+            for n in needles:
+                assert n not in data, f"secret material in {path}"
+    assert scanned > 50
+
+
+def test_missing_key_fails_before_building(tmp_path, made):
+    root, _, _, _ = made
+    r = run_cli("bundle", "-c", root / "project" / "pkgfactory.toml", "-o", tmp_path / "out",
+                "--keys-dir", tmp_path / "nokeys")
+    assert r.code == 2, r
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    assert not (tmp_path / "out" / "debian-11").exists()
