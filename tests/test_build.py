@@ -207,3 +207,16 @@ def test_bad_engine_and_unknown_selection_are_one_line_errors(tmp_path, hello_bi
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.err
     r = run_cli("build", "-c", tmp_path / "missing.toml", "-o", tmp_path / "out")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+
+
+def test_builder_image_per_family(tmp_path, builder_image, debian_image, hello_bins):
+    project = copy_example(tmp_path / "p", hello_bins)
+    plain = debian_image("12")  # no dpkg-dev: proves the deb build really ran in this image
+    r = run_cli("build", "-c", project, "-o", tmp_path / "out", "--target", "debian-11", "--target", "centos-7",
+                "--arch", "x86_64", "--deb-image", plain, "--json")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["builder"]["images"]["deb"]["image"] == plain
+    status = {x["target"]: x for x in doc["results"]}
+    assert status["centos-7"]["status"] == "built"
+    assert status["debian-11"]["status"] == "build-failed" and "dpkg-buildpackage" in status["debian-11"]["error"]

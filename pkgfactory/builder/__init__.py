@@ -58,18 +58,30 @@ class NativeBuilder:
 
 
 class ContainerBuilder:
-    def __init__(self, engine: Engine, image: str):
-        self.engine, self.image = engine, image
+    """Runs plans in a container; ``images`` may give each package family its own builder image."""
+
+    def __init__(self, engine: Engine, image: str, images: dict[str, str] | None = None):
+        self.engine = engine
+        self.images = {"rpm": image, "deb": image, **{k: v for k, v in (images or {}).items() if v}}
+        self.image = image
         self.name = f"{engine.name}:{image}"
-        info = engine.inspect_image(image)
-        if info is None:
-            raise PkgfError(f"builder image {image} not found in {engine.name}: run 'pkgfactory builder create'")
-        self.image_id = info.get("Id")
+        self.image_ids = {}
+        for family, name in self.images.items():
+            info = engine.inspect_image(name)
+            if info is None:
+                raise PkgfError(f"builder image {name} not found in {engine.name}: "
+                                "run 'pkgfactory builder create' or pass an existing --image")
+            self.image_ids[family] = info.get("Id")
+        self.image_id = self.image_ids["rpm"] if self.images["rpm"] == image else self.image_ids["deb"]
 
     def describe(self) -> dict:
-        return {"builder": self.engine.name, "image": self.image, "image_id": self.image_id}
+        d = {"builder": self.engine.name, "image": self.image, "image_id": self.image_id}
+        if len(set(self.images.values())) > 1:
+            d["images"] = {f: {"image": self.images[f], "image_id": self.image_ids[f]} for f in self.images}
+        return d
 
-    def _run(self, argv: list[str], *, log, verbose=False, mounts=(), workdir=None, env=None, check=True):
+    def _run(self, argv: list[str], *, log, verbose=False, mounts=(), workdir=None, env=None, check=True,
+             image=None):
         args = ["run", "--rm", "--network=none", "--read-only", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         for host, inside in mounts:
             args += ["-v", f"{host}:{inside}"]
@@ -77,24 +89,26 @@ class ContainerBuilder:
             args += ["-w", workdir]
         for k, v in (env or {}).items():
             args += ["-e", f"{k}={v}"]
-        return self.engine.run(*args, self.image, *argv, log=log, verbose=verbose, check=check)
+        return self.engine.run(*args, image or self.image, *argv, log=log, verbose=verbose, check=check)
 
     def tool_versions(self, log: Path | None = None) -> dict[str, str]:
-        return {tool: _first_line(self._run(argv, log=log, check=False).stdout)
+        family = {"rpmbuild": "rpm", "dpkg-deb": "deb"}
+        return {tool: _first_line(self._run(argv, log=log, check=False, image=self.images[family[tool]]).stdout)
                 for tool, argv in _VERSION_CMDS.items()}
 
     def run(self, plan: BuildPlan, log: Path | None, verbose: bool = False) -> None:
         clear_artifact(plan)
         self._run(plan.command(_MOUNT), log=log, verbose=verbose,
                   mounts=[(plan.workdir.resolve(), _MOUNT)], workdir=plan.cwd_in(_MOUNT),
-                  env=plan.environment(_MOUNT))
+                  env=plan.environment(_MOUNT), image=self.images[plan.format])
 
 
-def get_builder(kind: str = "container", *, engine: str | None = None, image: str | None = None):
+def get_builder(kind: str = "container", *, engine: str | None = None, image: str | None = None,
+                rpm_image: str | None = None, deb_image: str | None = None):
     """``kind`` "native" or "container" (engine auto-detected unless named)."""
     if kind == "native":
         return NativeBuilder()
-    return ContainerBuilder(find_engine(engine), image or DEFAULT_IMAGE)
+    return ContainerBuilder(find_engine(engine), image or DEFAULT_IMAGE, {"rpm": rpm_image, "deb": deb_image})
 
 
 def _first_line(text: str) -> str:

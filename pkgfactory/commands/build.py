@@ -20,6 +20,8 @@ builder_options = [
     click.option("--engine", type=click.Choice(["auto", *ENGINES]), default="auto", show_default=True,
                  help="Container engine."),
     click.option("--image", default=None, metavar="IMAGE", help="Builder image (default: pkgfactory's own)."),
+    click.option("--rpm-image", default=None, metavar="IMAGE", help="Builder image for rpm targets only."),
+    click.option("--deb-image", default=None, metavar="IMAGE", help="Builder image for deb targets only."),
 ]
 
 
@@ -38,9 +40,10 @@ def with_builder_options(f):
 @click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live.")
 @json_option
 @targets_dir_option
-def build(project_file, target_ids, arches, out_dir, builder, engine, image, verbose, as_json, targets_dirs):
+def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, verbose, as_json,
+          targets_dirs):
     """Build the packages a project file describes."""
-    runner_builder = get_builder(builder, engine=engine, image=image)
+    runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()
     quiet = as_json
 

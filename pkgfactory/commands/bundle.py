@@ -27,7 +27,7 @@ from pkgfactory.targets import KNOWN_ARCHES
 @json_option
 @targets_dir_option
 def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
-           image, verbose, as_json, targets_dirs):
+           image, rpm_image, deb_image, verbose, as_json, targets_dirs):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -42,7 +42,8 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
             out.print(f"  {r.target} {r.arch}: {status}")
 
     result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
-                        builder=get_builder(builder, engine=engine, image=image), target_ids=target_ids,
+                        builder=get_builder(builder, engine=engine, image=image, rpm_image=rpm_image,
+                                                    deb_image=deb_image), target_ids=target_ids,
                         arches=arches, targets_dirs=targets_dirs, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
                         on_stage=stage)
