@@ -13,7 +13,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 def emit_json(data) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    # ASCII escapes: a file name that is not UTF-8 (a lone surrogate here) still
+    # makes valid JSON, whatever encoding stdout has.
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=True)
     sys.stdout.write("\n")
 
 

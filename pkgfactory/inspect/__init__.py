@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -71,20 +72,25 @@ def _is_upx(f, size: int) -> bool:
 
 
 def _open_regular(path: str):
+    # Open first (non-blocking, so a FIFO cannot hang us) and judge what was opened: a
+    # stat-then-open lets the path be swapped for a FIFO or device in between.
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an ELF binary") from None
     except OSError as e:
+        if e.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+            raise InputError(f"{path}: not a regular file, not an ELF binary") from None
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{path}: is a directory, not an ELF binary")
+    st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory, not an ELF binary")
         raise InputError(f"{path}: not a regular file, not an ELF binary")
-    try:
-        return open(path, "rb"), st.st_size
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    return os.fdopen(fd, "rb"), st.st_size
 
 
 def inspect_file(path: str | os.PathLike) -> BinaryInfo:

@@ -3,12 +3,17 @@
 Reads through a file object with seeks (pyelftools' model), never the whole
 file: release binaries of 150 MB and more are normal for Go. Every table
 offset and count is checked against the file size before pyelftools walks
-it, so a hostile header cannot make us loop over millions of entries.
+it, so a hostile header cannot make us loop over millions of entries, and
+every read pyelftools makes is charged to a budget proportional to the file
+size (see _BudgetedStream), so no combination of lying fields can make the
+work grow faster than the file.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import struct
 from dataclasses import dataclass, field
 
 from elftools.elf.constants import P_FLAGS
@@ -39,15 +44,54 @@ _GLIBC_ABI_MARKERS = {
     "GLIBC_ABI_DT_RELR": "2.36",  # binaries linked with -z pack-relative-relocs
 }
 
-_VERSION_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*?)_(\d+(?:\.\d+)*)$")
+# ASCII digits, at most 9 per component: a name from the file such as "GLIBC_2.333...3"
+# with thousands of digits is not a version, and int() refuses more than 4300 digits
+# (a ValueError far from here, in check or JSON output).
+_VERSION_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*?)_([0-9]{1,9}(?:\.[0-9]{1,9})*)")
 
 # Bounds on what a sane executable has; beyond them the file is hostile or broken.
 _MAX_VERNEED = 4096
 _MAX_DYNSYM = 1_000_000
 
+# pyelftools walks tables whose counts, offsets and links all come from the file and
+# reads strings in 64-byte chunks until a NUL, so lying fields chain into work far
+# beyond the file's size: thousands of PT_DYNAMIC headers that each rescan every
+# section, thousands of names that each run for megabytes, 65535 version entries
+# that each loop. Real binaries make about one read per 200 bytes (libLLVM, 117 MB:
+# 630k reads); one per 16 bytes plus a floor never bites them and caps a hostile
+# 2 MB file at about a quarter of a million reads, a second or two.
+_READ_BUDGET_FLOOR = 100_000
+_BYTES_PER_READ = 16
+
 
 class MalformedELF(Exception):
     """The file claims to be ELF but its structure is broken."""
+
+
+class _BudgetedStream:
+    """The file as pyelftools sees it: every read is charged, and none reaches past the end.
+
+    Clamping matters because pyelftools reads sizes straight from the file (a note's
+    4 GB n_descsz): a buffered read of n bytes allocates n bytes before it finds EOF.
+    """
+
+    def __init__(self, raw, size: int):
+        self._raw, self._size = raw, size
+        self.reads_left = _READ_BUDGET_FLOOR + size // _BYTES_PER_READ
+
+    def read(self, n: int | None = -1) -> bytes:
+        self.reads_left -= 1
+        if self.reads_left < 0:
+            raise MalformedELF("its tables point at each other too often to read "
+                               "(looping or implausibly many entries)")
+        left = max(0, self._size - self._raw.tell())
+        return self._raw.read(left if n is None or n < 0 or n > left else n)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
 
 
 @dataclass
@@ -116,10 +160,19 @@ def _vkey(v: str) -> tuple[int, ...]:
 
 def split_version_name(name: str) -> tuple[str, str | None]:
     """'GLIBC_2.34' -> ('GLIBC', '2.34'); 'GLIBC_PRIVATE' -> ('GLIBC_PRIVATE', None)."""
-    m = _VERSION_NAME.match(name)
+    m = _VERSION_NAME.fullmatch(name)
     if not m:
         return name, None
     return m.group(1), m.group(2)
+
+
+def _enum_name(value, prefix: str) -> str:
+    """pyelftools names the values it knows and hands back bare ints for the rest.
+
+    The facts are strings for every consumer (check's rules call str methods on them,
+    JSON readers expect one type), so an unknown EI_OSABI 0x77 becomes "ELFOSABI_0x77".
+    """
+    return value if isinstance(value, str) else f"{prefix}{value:#x}"
 
 
 def _arch(elf: ELFFile) -> str:
@@ -137,23 +190,71 @@ def _arch(elf: ELFFile) -> str:
     return str(machine).removeprefix("EM_").lower()
 
 
-def _check_tables(elf: ELFFile, size: int) -> None:
+def _check_tables(elf: ELFFile, stream, size: int) -> None:
     h = elf.header
-    if h.e_phnum:
-        if h.e_phentsize < (56 if elf.elfclass == 64 else 32):
-            raise MalformedELF("program header entry size is too small")
-        if h.e_phoff + h.e_phnum * h.e_phentsize > size:
-            raise MalformedELF("program headers lie outside the file (truncated?)")
+    is64 = elf.elfclass == 64
+    # Before num_segments(): with e_phnum == PN_XNUM it reads section 0.
     shnum = elf.num_sections() if h.e_shoff else 0
     if shnum:
-        if h.e_shentsize < (64 if elf.elfclass == 64 else 40):
-            raise MalformedELF("section header entry size is too small")
-        if h.e_shoff + shnum * h.e_shentsize > size:
+        # The entry size must be exact, not just large enough: pyelftools strides by it,
+        # so any other value reads garbage between the real headers.
+        want = 64 if is64 else 40
+        if h.e_shentsize != want:
+            raise MalformedELF(f"section header entry size is {h.e_shentsize}, not {want}")
+        if h.e_shoff + shnum * want > size:
             raise MalformedELF("section headers lie outside the file (truncated?)")
+        _check_section_names(elf, stream, size, shnum)
+    if h.e_phnum:
+        want = 56 if is64 else 32
+        if h.e_phentsize != want:  # the kernel refuses to load any other size too
+            raise MalformedELF(f"program header entry size is {h.e_phentsize}, not {want}")
+        if h.e_phoff + elf.num_segments() * want > size:
+            raise MalformedELF("program headers lie outside the file (truncated?)")
 
 
-def _segments(elf: ELFFile):
-    return [elf.get_segment(i) for i in range(elf.num_segments())]
+def _check_section_names(elf: ELFFile, stream, size: int, shnum: int) -> None:
+    """Every sh_name must start inside a NUL-terminated .shstrtab.
+
+    pyelftools reads each section's name as soon as it builds the section, from
+    wherever sh_name points and until a NUL, so this runs on the raw headers first:
+    otherwise one lying index costs a read to the end of the file, per section.
+    """
+    strndx = elf.get_shstrndx()
+    if not isinstance(strndx, int) or not 0 < strndx < shnum:
+        raise MalformedELF(f"section name table index {strndx} is out of range (0-{shnum - 1})")
+    shdr = elf.structs.Elf_Shdr
+    entsize = elf.header.e_shentsize
+
+    def header(i: int):
+        stream.seek(elf.header.e_shoff + i * entsize)
+        return shdr.parse(stream.read(entsize))
+
+    strtab = header(strndx)
+    if strtab.sh_type != "SHT_STRTAB":
+        raise MalformedELF("section name table is not a string table")
+    if not strtab.sh_size or strtab.sh_offset + strtab.sh_size > size:
+        raise MalformedELF("section name table lies outside the file (truncated?)")
+    stream.seek(strtab.sh_offset + strtab.sh_size - 1)
+    if stream.read(1) != b"\0":
+        raise MalformedELF("section name table is not NUL-terminated")
+    stream.seek(elf.header.e_shoff)
+    table = stream.read(shnum * entsize)
+    for i in range(shnum):
+        name = shdr.parse(table[i * entsize:(i + 1) * entsize]).sh_name
+        if name >= strtab.sh_size:
+            raise MalformedELF(f"section {i} has its name outside the section name table")
+
+
+def _segments(elf: ELFFile, size: int):
+    out = []
+    for i in range(elf.num_segments()):
+        p = elf.get_segment(i)
+        # A segment's bytes past the end of the file is a truncated binary: the kernel's
+        # mmap of it faults, and pyelftools would read whatever the offsets say.
+        if p["p_filesz"] and p["p_offset"] + p["p_filesz"] > size:
+            raise MalformedELF(f"segment {i} ({p['p_type']}) lies outside the file (truncated?)")
+        out.append(p)
+    return out
 
 
 def _sections(elf: ELFFile, size: int):
@@ -168,32 +269,80 @@ def _sections(elf: ELFFile, size: int):
     return out
 
 
-def _abi_tag_kernel(sections, segments) -> str | None:
-    """Minimum kernel from NT_GNU_ABI_TAG, which glibc's crt1.o puts in C and cgo binaries."""
-    holders = [s for s in sections if s["sh_type"] == "SHT_NOTE"] or \
-              [p for p in segments if p["p_type"] == "PT_NOTE"]
-    for h in holders:
-        for note in h.iter_notes():
-            if note["n_type"] == "NT_GNU_ABI_TAG" and note["n_name"] == "GNU":
-                desc = note["n_desc"]
-                if desc.get("abi_os") == "ELF_NOTE_OS_LINUX":
-                    return f"{desc['abi_major']}.{desc['abi_minor']}.{desc['abi_tiny']}"
+def _strtab_size(stream, table) -> int:
+    """Size of a string table whose last byte is NUL, so that no string read from it runs on."""
+    size = table["sh_size"]
+    if size:
+        stream.seek(table["sh_offset"] + size - 1)
+        if stream.read(1) != b"\0":
+            raise MalformedELF(f"string table {table.name or '?'} is not NUL-terminated")
+    return size
+
+
+_NT_GNU_ABI_TAG = 1
+
+
+def _abi_tag_kernel(stream, little: bool, sections, segments) -> str | None:
+    """Minimum kernel from NT_GNU_ABI_TAG, which glibc's crt1.o puts in C and cgo binaries.
+
+    Walks the notes itself rather than with pyelftools' iter_notes, which reads every
+    note's descriptor at the length the file claims (4 GB) and parses some note types
+    in a loop over that length; here nothing is read beyond the holder, which
+    _sections/_segments have already placed inside the file.
+    """
+    holders = [(s["sh_offset"], s["sh_size"]) for s in sections if s["sh_type"] == "SHT_NOTE"] or \
+              [(p["p_offset"], p["p_filesz"]) for p in segments if p["p_type"] == "PT_NOTE"]
+    e = "<" if little else ">"
+    for offset, length in holders:
+        end = offset + length
+        while offset + 12 <= end:
+            stream.seek(offset)
+            namesz, descsz, ntype = struct.unpack(e + "III", stream.read(12))
+            desc_at = offset + 12 + ((namesz + 3) & ~3)
+            offset = desc_at + ((descsz + 3) & ~3)
+            if offset > end:
+                break  # a note running past its holder: the rest is not notes
+            if ntype == _NT_GNU_ABI_TAG and namesz == 4 and descsz >= 16:
+                stream.seek(desc_at - 4)
+                if stream.read(4) == b"GNU\0":
+                    abi_os, major, minor, tiny = struct.unpack(e + "IIII", stream.read(16))
+                    if abi_os == 0:  # ELF_NOTE_OS_LINUX
+                        return f"{major}.{minor}.{tiny}"
     return None
 
 
-def _version_needs_from_sections(sections) -> dict[tuple[str, str], list[str]] | None:
+def _version_needs_from_sections(stream, sections) -> dict[tuple[str, str], list[str]] | None:
     verneed = next((s for s in sections if isinstance(s, GNUVerNeedSection)), None)
     if verneed is None:
         return None
     if verneed.num_versions() > _MAX_VERNEED:
         raise MalformedELF("too many version-needed entries")
+    # pyelftools reads names at whatever offset the entries give; one past the end of
+    # the string table yields a name made of whatever follows it (or "" past EOF).
+    strsz = _strtab_size(stream, verneed.stringtable)
     needs: dict[tuple[str, str], list[str]] = {}
     by_index: dict[int, tuple[str, str]] = {}
-    for vn, auxes in verneed.iter_versions():
+    total = 0
+    count = verneed.num_versions()
+    for n, (vn, auxes) in enumerate(verneed.iter_versions()):
+        if vn["vn_file"] >= strsz:
+            raise MalformedELF("version-needed entry names a library outside its string table")
+        # A next-offset of 0 ends the chain for the loader, while pyelftools keeps going
+        # by count and rereads the same entry: the requirements it then reports are
+        # not the ones ld.so checks (a GLIBC_2.34 entry can vanish behind a loop).
+        if vn["vn_next"] == 0 and n != count - 1:
+            raise MalformedELF("version-needed entries end before their count")
         lib = vn.name
-        for i, aux in enumerate(auxes):
-            if i > _MAX_VERNEED:
+        for k, aux in enumerate(auxes):
+            if aux["vna_next"] == 0 and k != vn["vn_cnt"] - 1:
+                raise MalformedELF("version-needed entries end before their count")
+            # Counted across entries: vn_next/vna_next of 0 make pyelftools revisit one
+            # entry vn_cnt (up to 65535) times for each of up to 4096 entries.
+            total += 1
+            if total > _MAX_VERNEED:
                 raise MalformedELF("too many version-needed entries")
+            if aux["vna_name"] >= strsz:
+                raise MalformedELF("version-needed entry names a version outside its string table")
             key = (lib, aux.name)
             needs.setdefault(key, [])
             by_index[aux["vna_other"]] = key
@@ -221,13 +370,51 @@ def _dynamic(sections, segments):
     return dyn
 
 
+def _dynamic_tags(stream, dyn, sections) -> tuple[list[str], int]:
+    """DT_NEEDED names and DT_FLAGS_1, reading no further than the table's own size."""
+    entsize = 16 if dyn.elffile.elfclass == 64 else 8
+    if isinstance(dyn, DynamicSection):
+        # pyelftools would read on past the section until it meets a DT_NULL.
+        limit = dyn["sh_size"] // entsize
+        link = dyn["sh_link"]
+        strsz = _strtab_size(stream, sections[link]) if link < len(sections) else 0
+    else:
+        limit, strsz = dyn["p_filesz"] // entsize, None
+        # pyelftools looks the string table up for every tag, and without sections or a
+        # mapped DT_STRTAB fails on a bare assert: say what is missing instead.
+        if dyn.get_table_offset("DT_STRTAB")[1] is None:
+            raise MalformedELF("no section headers and DT_STRTAB is not in a loaded segment")
+    needed, offsets, flags_1 = [], [], 0
+    for i, tag in enumerate(dyn.iter_tags()):
+        if i >= limit:
+            raise MalformedELF("dynamic section is not terminated by DT_NULL")
+        if tag.entry.d_tag == "DT_NEEDED":
+            needed.append(tag.needed)
+            offsets.append(tag.entry.d_val)
+        elif tag.entry.d_tag == "DT_STRSZ" and strsz is None:
+            strsz = tag.entry.d_val
+        elif tag.entry.d_tag == "DT_FLAGS_1":
+            flags_1 = tag.entry.d_val
+    # Past the string table pyelftools reads whatever follows it, or "" past the end of
+    # the file: a library name the binary does not really have.
+    if strsz is not None and any(off >= strsz for off in offsets):
+        raise MalformedELF("DT_NEEDED names a library outside the dynamic string table")
+    return needed, flags_1
+
+
 def read_elf(stream, size: int) -> ElfFacts:
     """Read the facts from an open binary stream of a file of ``size`` bytes."""
+    stream = _BudgetedStream(stream, size)
     elf = ELFFile(stream)
-    _check_tables(elf, size)
+    _check_tables(elf, stream, size)
     h = elf.header
-    segments = _segments(elf)
+    segments = _segments(elf, size)
     sections = _sections(elf, size)
+
+    if h.e_type in ("ET_EXEC", "ET_DYN") and not any(p["p_type"] == "PT_LOAD" for p in segments):
+        # Nothing for the kernel to map: reporting linkage and versions for it would
+        # describe a program that cannot start anywhere.
+        raise MalformedELF("executable without loadable segments")
 
     interp = None
     for p in segments:
@@ -235,24 +422,21 @@ def read_elf(stream, size: int) -> ElfFacts:
             if p["p_offset"] + p["p_filesz"] > size or p["p_filesz"] > 4096:
                 raise MalformedELF("PT_INTERP lies outside the file")
             stream.seek(p["p_offset"])
-            interp = stream.read(p["p_filesz"]).split(b"\0", 1)[0].decode("utf-8", "replace")
+            raw = stream.read(p["p_filesz"])
+            if not raw.endswith(b"\0"):  # the kernel refuses to exec it (ENOEXEC)
+                raise MalformedELF("PT_INTERP is not NUL-terminated")
+            interp = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     needed: list[str] = []
     flags_1 = 0
     dyn = _dynamic(sections, segments)
     has_dynamic = dyn is not None or any(p["p_type"] == "PT_DYNAMIC" for p in segments)
     if dyn is not None:
-        for i, tag in enumerate(dyn.iter_tags()):
-            if i > 100_000:
-                raise MalformedELF("dynamic section does not terminate")
-            if tag.entry.d_tag == "DT_NEEDED":
-                needed.append(tag.needed)
-            elif tag.entry.d_tag == "DT_FLAGS_1":
-                flags_1 = tag.entry.d_val
+        needed, flags_1 = _dynamic_tags(stream, dyn, sections)
 
-    version_needs = _version_needs_from_sections(sections) or {}
+    version_needs = _version_needs_from_sections(stream, sections) or {}
 
-    elf_type = h.e_type
+    elf_type = _enum_name(h.e_type, "ET_")
     pie = elf_type == "ET_DYN" and (interp is not None or bool(flags_1 & 0x08000000))
     if interp:
         linkage = "dynamic"
@@ -269,7 +453,7 @@ def read_elf(stream, size: int) -> ElfFacts:
         arch=_arch(elf),
         elf_class=elf.elfclass,
         little_endian=elf.little_endian,
-        osabi=h.e_ident["EI_OSABI"],
+        osabi=_enum_name(h.e_ident["EI_OSABI"], "ELFOSABI_"),
         elf_type=elf_type,
         e_flags=h.e_flags,
         linkage=linkage,
@@ -279,7 +463,7 @@ def read_elf(stream, size: int) -> ElfFacts:
         stripped=".symtab" not in names,
         pie=pie,
         has_sections=bool(sections),
-        abi_tag_kernel=_abi_tag_kernel(sections, segments),
+        abi_tag_kernel=_abi_tag_kernel(stream, elf.little_endian, sections, segments),
         section_names=names,
         loads=loads,
         go_buildinfo_section=(bi["sh_offset"], bi["sh_size"]) if bi is not None else None,

@@ -67,7 +67,9 @@ class GoBuildInfo:
         """(1, 27) for 'go1.27.3', 'go1.27rc1' or 'devel go1.27-abc'."""
         import re
 
-        m = re.search(r"go(\d+)\.(\d+)", self.version)
+        # At most 9 ASCII digits each: the version is file data, and int() of more than
+        # 4300 digits raises ValueError (in check's kernel rule, far from the reader).
+        m = re.search(r"go([0-9]{1,9})\.([0-9]{1,9})(?![0-9])", self.version)
         return (int(m.group(1)), int(m.group(2))) if m else None
 
 
