@@ -14,12 +14,15 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pkgfactory import __version__
+from pkgfactory.bundle.lock import output_lock
 from pkgfactory.check import check_binary
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -145,6 +148,28 @@ def _check(project: Project, infos: dict, profile, arch: str, result: BuildResul
     return blocking
 
 
+_PART = re.compile(r"^\..+\.part-\d+$")
+
+
+def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> None:
+    """Remove what killed runs left behind; only called while holding the output lock.
+
+    Under the lock no other pkgfactory run is alive here, so every ``.part-PID``
+    file is an orphan. A killed run's container build can outlive it and keep
+    writing into its own work directory: that is why work directories are per
+    run (it can never write into ours) and why removing its one ignores errors.
+    """
+    if work_root.is_dir():
+        for d in work_root.iterdir():
+            if d != own_work:
+                shutil.rmtree(d, ignore_errors=True)
+    for d in {out_dir, *(out_dir / p.id / a for p, a in matrix)}:
+        if d.is_dir():
+            for f in d.iterdir():
+                if _PART.match(f.name) and f.is_file():
+                    f.unlink(missing_ok=True)
+
+
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
               on_done=None) -> BuildReport:
@@ -153,51 +178,69 @@ def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(),
     matrix = select(project, profiles, target_ids, arches)
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Two runs into one output directory would share work directories and overwrite
+    # each other's packages and report; the second one fails at once instead.
+    with output_lock(out_dir):
+        return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done)
+
+
+def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, verbose, on_start,
+                  on_done) -> BuildReport:
     logs = out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     work_root = out_dir / ".work"
+    work_root.mkdir(exist_ok=True)
+    own_work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=work_root))
+    _clean_leftovers(out_dir, matrix, work_root, own_work)
 
-    infos = {}
-    for binary in project.binaries:
-        for arch in {a for _p, a in matrix}:
-            if arch not in binary.sources:
-                raise InputError(f"{project.path.name}: binary {binary.dest} has no source for {arch}")
-            infos[(binary.dest, arch)] = inspect_file(binary.sources[arch])
+    try:
+        infos = {}
+        for binary in project.binaries:
+            for arch in {a for _p, a in matrix}:
+                if arch not in binary.sources:
+                    raise InputError(f"{project.path.name}: binary {binary.dest} has no source for {arch}")
+                infos[(binary.dest, arch)] = inspect_file(binary.sources[arch])
 
-    report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
-                         builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
-                         inputs=_inputs(project))
-    for profile, arch in matrix:
-        packager = packager_for(profile)
-        result = BuildResult(target=profile.id, arch=arch, format=packager.format)
-        log = logs / f"{profile.id}-{arch}.log"
-        log.unlink(missing_ok=True)
-        result.log = str(log.relative_to(out_dir))
-        if on_start:
-            on_start(result)
-        started = time.monotonic()
-        blocking = _check(project, infos, profile, arch, result)
-        if blocking:
-            result.status = "check-failed"
-            result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
-        else:
-            try:
-                workdir = work_root / f"{profile.id}-{arch}"
-                plan = packager.prepare(project, profile, arch, workdir, source_date_epoch=sde, log=log)
-                builder.run(plan, log, verbose)
-                final = publish(plan, log, out_dir / profile.id / arch)
-                result.status = "built"
-                result.artifact = str(final.relative_to(out_dir))
-                result.sha256 = sha256_file(final)
-                result.size = final.stat().st_size
-                shutil.rmtree(workdir, ignore_errors=True)
-            except PkgfError as e:
-                result.status = "build-failed"
-                result.error = str(e)
-        result.seconds = round(time.monotonic() - started, 2)
-        report.results.append(result)
-        if on_done:
-            on_done(result)
-    shutil.rmtree(work_root, ignore_errors=True)
+        report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
+                             builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
+                             inputs=_inputs(project))
+        for profile, arch in matrix:
+            packager = packager_for(profile)
+            result = BuildResult(target=profile.id, arch=arch, format=packager.format)
+            log = logs / f"{profile.id}-{arch}.log"
+            log.unlink(missing_ok=True)
+            result.log = str(log.relative_to(out_dir))
+            if on_start:
+                on_start(result)
+            started = time.monotonic()
+            blocking = _check(project, infos, profile, arch, result)
+            if blocking:
+                result.status = "check-failed"
+                result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
+            else:
+                try:
+                    workdir = own_work / f"{profile.id}-{arch}"
+                    plan = packager.prepare(project, profile, arch, workdir, source_date_epoch=sde, log=log)
+                    builder.run(plan, log, verbose)
+                    final = publish(plan, log, out_dir / profile.id / arch)
+                    result.status = "built"
+                    result.artifact = str(final.relative_to(out_dir))
+                    result.sha256 = sha256_file(final)
+                    result.size = final.stat().st_size
+                    shutil.rmtree(workdir, ignore_errors=True)
+                except PkgfError as e:
+                    result.status = "build-failed"
+                    result.error = str(e)
+            result.seconds = round(time.monotonic() - started, 2)
+            report.results.append(result)
+            if on_done:
+                on_done(result)
+    finally:
+        shutil.rmtree(own_work, ignore_errors=True)
+        try:
+            work_root.rmdir()
+        except OSError:
+            pass  # a killed run's leftover we could not remove yet; the next run tries again
     write_atomic(out_dir / REPORT_NAME, json.dumps(report.to_dict(), indent=2) + "\n")
     return report

@@ -4,12 +4,16 @@ Everything is written into a staging directory next to the final one; the
 bundle is verified there with the same code auditors run, and only then
 renamed to ``OUT/<name>-<version>`` (and the tar to ``<name>-<version>.tar``).
 A run killed at any moment leaves, under the final names, either the previous
-complete bundle or the new complete one — never a half.
+complete bundle or the new complete one — never a half. (The tar is renamed
+into place first: for a moment the tar may be the new bundle and the directory
+still the previous one, each complete and verifiable.)
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
+import errno
 import json
 import os
 import shutil
@@ -22,10 +26,12 @@ from pkgfactory.build import BuildReport, run_build, sha256_file
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.lock import output_lock
 from pkgfactory.bundle.readme import render_readme
-from pkgfactory.errors import PkgfError
+from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
+from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.package.deb import deb_arch
+from pkgfactory.project import load
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
@@ -57,6 +63,34 @@ def _clean_stale(out_dir: Path, name: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
+
+
+def _project_sources(project):
+    """(key as the project file names it, source path) for every file a package is made from."""
+    for i, b in enumerate(project.binaries, 1):
+        for arch, src in b.sources.items():
+            yield f"binary[{i}].source.{arch}", src
+    for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
+        for i, item in enumerate(items, 1):
+            yield f"{kind}[{i}].source", item.source
+    for name in ("preinstall", "postinstall", "preremove", "postremove"):
+        script = getattr(project.scripts, name)
+        if script is not None:
+            yield f"scripts.{name}", script.source
+
+
+def _refuse_secret_sources(project_path, keys_dir, passphrase_file) -> None:
+    """The project file comes from developers the key holder need not trust: a source that is
+    (or is a symlink to) a file of the signing keys directory or the passphrase file would be
+    packaged, signed and carried out on the USB stick."""
+    project = load(project_path)
+    keys = os.path.realpath(keys_dir)
+    secrets = {os.path.realpath(f) for f in (passphrase_file, os.environ.get(PASSPHRASE_ENV)) if f}
+    for key, src in _project_sources(project):
+        real = os.path.realpath(src)
+        if real in secrets or real == keys or real.startswith(keys + os.sep):
+            what = "the passphrase file" if real in secrets else f"in the signing keys directory {keys}"
+            raise InputError(f"{project.path}: key '{key}': {src} is {what}; a package may never carry it")
 
 
 def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path) -> list[dict]:
@@ -193,8 +227,31 @@ def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
     os.replace(tmp, dest)
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the kernel or file system cannot."""
+    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _publish_dir(stage: Path, final: Path) -> None:
     if final.exists():
+        # Moving the old bundle aside and then the new one in leaves a moment with
+        # no bundle under the final name: a kill there lost the old one and had
+        # not published the new. An exchange has no such moment.
+        if _exchange(stage, final):
+            shutil.rmtree(stage, ignore_errors=True)  # the old bundle, now under the staging name
+            return
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         os.replace(final, old)
         os.replace(stage, final)
@@ -215,6 +272,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
+            _refuse_secret_sources(project_path, keys_dir, passphrase_file)
             say("build")
             report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
                                arches=arches, targets_dirs=targets_dirs, source_date_epoch=source_date_epoch,

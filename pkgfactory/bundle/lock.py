@@ -11,15 +11,30 @@ from pkgfactory.errors import PkgfError
 
 LOCK_NAME = ".pkgfactory.lock"
 
+# Output directories this process holds, with a nesting count: bundle takes the
+# lock and then runs the build stage, which takes it too (so a lone `pkgfactory
+# build` is covered). A second flock on a new descriptor would conflict with our
+# own first one.
+_held: dict[str, int] = {}
+
 
 @contextmanager
 def output_lock(out_dir: Path):
     """Fail at once, naming the holder, rather than interleave two runs' files.
 
     flock is released by the kernel when the holder dies (even by SIGKILL),
-    so a killed run never leaves a lock that blocks the rerun.
+    so a killed run never leaves a lock that blocks the rerun. Re-entrant
+    within one process.
     """
     path = Path(out_dir) / LOCK_NAME
+    key = os.path.realpath(path)
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -30,6 +45,10 @@ def output_lock(out_dir: Path):
                             "wait for it or use another --output", exit_code=1) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
     finally:
         os.close(fd)

@@ -33,13 +33,19 @@ class VerifyReport:
         return not self.problems
 
     def add(self, path: str, why: str) -> None:
-        self.problems.append((path, " ".join(why.split())))
+        # A hostile bundle can hold file names that are not UTF-8 (surrogate-escaped
+        # here): shown as \xNN, or printing the report (text or JSON) would crash.
+        self.problems.append((_printable(path), " ".join(_printable(why).split())))
 
     def to_dict(self) -> dict:
         return {"bundle": self.bundle, "ok": self.ok, "fingerprint": self.fingerprint,
                 "expected_fingerprint": self.expected_fingerprint,
                 "problems": [{"file": f, "why": w} for f, w in self.problems],
                 "warnings": self.warnings, "counts": self.counts}
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _norm_fpr(text: str) -> str:
@@ -68,15 +74,20 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
         raise InputError(f"{root}: not a bundle directory" if root.exists() else f"{root}: no such directory")
     report = VerifyReport(bundle=str(root), expected_fingerprint=_norm_fpr(fingerprint) if fingerprint else None)
     add = report.add
+    # Only regular files found without following symlinks are ever read: a FIFO
+    # blocks a reader for good, a symlink to /dev/zero feeds it forever, and a
+    # symlink out of the bundle would make outside files count as its own.
+    on_disk, odd = walk_files(root)
+    regular = set(on_disk)
     key = root / KEY
-    if not key.is_file():
-        add(KEY, "missing: nothing can be verified without the bundle's public key")
+    if KEY not in regular:
+        add(KEY, "missing or not a regular file: nothing can be verified without the bundle's public key")
         return report
 
     keys = key_fingerprints(key)
     if len(keys) != 1:
         add(KEY, f"holds {len(keys)} keys; a bundle carries exactly one")
-    if (root / KEY_FPR).is_file():
+    if KEY_FPR in regular:
         stated = _norm_fpr((root / KEY_FPR).read_text(errors="replace"))
         if keys and stated != keys[0]:
             add(KEY_FPR, f"says {stated} but {KEY} is {keys[0]}")
@@ -87,28 +98,33 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
     elif keys and report.expected_fingerprint not in keys:
         add(KEY, f"key {keys[0]} is not the expected {report.expected_fingerprint}")
 
-    try:
-        report.fingerprint = verify_detached(root / SUMS, root / SUMS_SIG, key, log=log)
-    except (PkgfError, InputError) as e:
-        add(SUMS_SIG, str(e).split(": ", 1)[-1])
+    if SUMS_SIG not in regular:
+        add(SUMS_SIG, "missing or not a regular file")
+    elif SUMS in regular:
+        try:
+            report.fingerprint = verify_detached(root / SUMS, root / SUMS_SIG, key, log=log)
+        except (PkgfError, InputError) as e:
+            add(SUMS_SIG, str(e).split(": ", 1)[-1])
     if report.expected_fingerprint and report.fingerprint and report.fingerprint != report.expected_fingerprint:
         add(SUMS_SIG, f"signed by {report.fingerprint}, not the expected {report.expected_fingerprint}")
 
-    on_disk, odd = walk_files(root)
     for path in odd:
         add(path, "not a regular file (symlink or special file) in the bundle")
-    try:
-        sums_text = (root / SUMS).read_text(errors="replace")
-    except OSError:
-        sums_text = ""
-        add(SUMS, "missing or unreadable")
+    sums_text = ""
+    if SUMS not in regular:
+        add(SUMS, "missing or not a regular file")
+    else:
+        try:
+            sums_text = (root / SUMS).read_text(errors="replace")
+        except OSError:
+            add(SUMS, "missing or unreadable")
     listed_sums = sums.parse_sums(sums_text, add)
-    manifest = sums.load_manifest(root, add)
+    manifest = sums.load_manifest(root, add, regular)
     listed = sums.manifest_files(manifest, add) if manifest else {}
     if manifest is not None and manifest.get("format") != FORMAT:
         add(MANIFEST, f"format is {manifest.get('format')!r}, expected {FORMAT!r}")
     report.counts["files_hashed"] = sums.check_files(root, listed_sums, listed, on_disk, add)
-    report.counts["rpm_signatures_ok"] = repos.check_rpm_signatures(root, key, add, log)
-    report.counts["debs_proven_by_apt_index"] = repos.check_apt(root, key, add, log)
-    report.counts["rpms_proven_by_yum_metadata"] = repos.check_yum(root, key, add, log)
+    report.counts["rpm_signatures_ok"] = repos.check_rpm_signatures(root, key, add, log, regular)
+    report.counts["debs_proven_by_apt_index"] = repos.check_apt(root, key, add, log, regular)
+    report.counts["rpms_proven_by_yum_metadata"] = repos.check_yum(root, key, add, log, regular)
     return report

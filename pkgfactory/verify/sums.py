@@ -40,7 +40,11 @@ def parse_sums(text: str, problems) -> dict[str, str]:
     return out
 
 
-def load_manifest(root: Path, problems) -> dict | None:
+def load_manifest(root: Path, problems, regular: set[str] | None = None) -> dict | None:
+    """``regular``: the bundle's regular files; anything else under the name is never opened."""
+    if regular is not None and MANIFEST not in regular:
+        problems(MANIFEST, "missing or not a regular file")
+        return None
     try:
         data = json.loads((root / MANIFEST).read_text())
     except FileNotFoundError:
@@ -48,6 +52,12 @@ def load_manifest(root: Path, problems) -> dict | None:
         return None
     except (ValueError, UnicodeDecodeError) as e:
         problems(MANIFEST, f"not valid JSON: {e}")
+        return None
+    except RecursionError:  # json nests by recursion: '[' * 10**5 is short and hostile
+        problems(MANIFEST, "not valid JSON: nested too deeply")
+        return None
+    except OSError as e:
+        problems(MANIFEST, f"unreadable: {e.strerror}")
         return None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         problems(MANIFEST, "has no 'files' list")
