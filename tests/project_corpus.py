@@ -54,17 +54,6 @@ BUILD_TIMEOUT = 300  # an inert case builds two packages
 REFUSE_TIMEOUT = 10  # a refusal takes under a second: this bounds the cases that hang
 CLI_MEMORY = 1 << 30  # address space of a CLI run: a /dev/zero project file must not take the host
 
-# Where defects outside this corpus live (see docs/reliability.md).
-RULES_NEWLINE = ("pkgfactory/project/rules.py: the patterns end in '$', which also matches before a trailing "
-                 "newline; the value loads and the build fails late (use re.fullmatch or \\Z)")
-NO_LENGTH_LIMIT = ("pkgfactory/project: no length limit on names, versions and install paths; the build dies "
-                   "on ENAMETOOLONG with an internal error (exit 70)")
-TOML_LOAD = "pkgfactory/project/load.py: only TOMLDecodeError and OSError are caught around tomllib.load"
-PROJECT_FILE_KIND = ("pkgfactory/project/load.py: the project file is opened and read whatever it is; a FIFO "
-                     "blocks for ever, /dev/zero is read until memory runs out")
-NO_RANGE = "pkgfactory/project/load.py: no upper bound; rpm/dpkg fail late and no key is named"
-
-
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -318,13 +307,12 @@ NEW: list[Case] = [
     Case("toml-unterminated-string", "refused", None, raw(b'[package]\nname = "hello\n')),
     Case("toml-bad-escape", "refused", None, raw(b'[package]\nsummary = "\\q"\n')),
     Case("toml-bom", "refused", None, raw(b"\xef\xbb\xbf[package]\nname = \"x\"\n")),
-    Case("toml-not-utf8", "refused", None, raw(b'[package]\nname = "\xff\xfe"\n'), defect=TOML_LOAD),
-    Case("toml-deeply-nested", "refused", None, raw(b"a = " + b"[" * 50_000 + b"]" * 50_000 + b"\n"),
-         defect=TOML_LOAD),
+    Case("toml-not-utf8", "refused", None, raw(b'[package]\nname = "\xff\xfe"\n')),
+    Case("toml-deeply-nested", "refused", None, raw(b"a = " + b"[" * 50_000 + b"]" * 50_000 + b"\n")),
     Case("toml-empty-file", "refused", "package", raw(b"")),
     Case("project-file-symlink-loop", "refused", None, special_project_file("loop")),
-    Case("project-file-fifo", "refused", None, special_project_file("fifo"), defect=PROJECT_FILE_KIND),
-    Case("project-file-dev-zero", "refused", None, special_project_file("dev-zero"), defect=PROJECT_FILE_KIND),
+    Case("project-file-fifo", "refused", None, special_project_file("fifo")),
+    Case("project-file-dev-zero", "refused", None, special_project_file("dev-zero")),
     # wrong types
     Case("type-package-is-a-string", "refused", "package", setting("package", "hello")),
     Case("type-name-is-an-int", "refused", "package.name", setting("package.name", 5)),
@@ -355,19 +343,16 @@ NEW: list[Case] = [
     Case("name-non-ascii", "refused", "package.name", setting("package.name", "héllo")),
     Case("name-with-slash", "refused", "package.name", setting("package.name", "../hello")),
     Case("name-with-macro", "refused", "package.name", setting("package.name", "hello%{x}")),
-    Case("name-trailing-newline", "refused", "package.name", setting("package.name", "hello-service\n"),
-         defect=RULES_NEWLINE),
-    Case("name-300-characters", "refused", "package.name", with_data(name300), defect=NO_LENGTH_LIMIT),
+    Case("name-trailing-newline", "refused", "package.name", setting("package.name", "hello-service\n")),
+    Case("name-300-characters", "refused", "package.name", with_data(name300)),
     Case("version-shell", "refused", "package.version", setting("package.version", "$(id)")),
     Case("version-macro", "refused", "package.version", setting("package.version", "%{version}")),
     Case("version-trailing-space", "refused", "package.version", setting("package.version", "1.2.0 ")),
-    Case("version-trailing-newline", "refused", "package.version", with_data(version_newline),
-         defect=RULES_NEWLINE),
-    Case("version-300-characters", "refused", "package.version", with_data(version300), defect=NO_LENGTH_LIMIT),
+    Case("version-trailing-newline", "refused", "package.version", with_data(version_newline)),
+    Case("version-300-characters", "refused", "package.version", with_data(version300)),
     Case("release-with-dash", "refused", "package.release", setting("package.release", "1-2")),
-    Case("epoch-2-to-the-40", "refused", "package.epoch", with_data(epoch_huge), defect=NO_RANGE),
-    Case("section-trailing-newline", "refused", "package.section", setting("package.section", "net\n"),
-         defect=RULES_NEWLINE),
+    Case("epoch-2-to-the-40", "refused", "package.epoch", with_data(epoch_huge)),
+    Case("section-trailing-newline", "refused", "package.section", setting("package.section", "net\n")),
     Case("account-with-colon", "refused", "user[1].name", setting("user.0.name", "root:x")),
     Case("target-traversal", "refused", "build.targets[1]", setting("build.targets", ["../../etc/passwd"])),
     # install paths that leave the package or the file system tree
@@ -379,11 +364,10 @@ NEW: list[Case] = [
     Case("dest-macro", "refused", "file[1].dest", setting("file.0.dest", "/usr/share/%(id)")),
     Case("dest-glob", "refused", "file[1].dest", setting("file.0.dest", "/usr/share/doc/*")),
     Case("dest-newline-second-path", "refused", "binary[1].dest",
-         setting("binary.0.dest", "/usr/share/x\n/etc/shadow"), defect=RULES_NEWLINE),
-    Case("dest-component-300", "refused", "binary[1].dest", setting("binary.0.dest", "/usr/bin/" + "a" * 300),
-         defect=NO_LENGTH_LIMIT),
+         setting("binary.0.dest", "/usr/share/x\n/etc/shadow")),
+    Case("dest-component-300", "refused", "binary[1].dest", setting("binary.0.dest", "/usr/bin/" + "a" * 300)),
     Case("dest-5000-characters", "refused", "binary[1].dest",
-         setting("binary.0.dest", "/usr/lib/" + "/".join(["d" * 200] * 25) + "/x"), defect=NO_LENGTH_LIMIT),
+         setting("binary.0.dest", "/usr/lib/" + "/".join(["d" * 200] * 25) + "/x")),
     Case("config-outside-etc-via-dotdot", "refused", "config[1].dest",
          setting("config.0.dest", "/etc/../usr/bin/hello-service")),
     Case("file-through-declared-symlink", "refused", "file[2].dest", with_data(with_symlink_then_file_through_it)),
@@ -405,7 +389,7 @@ NEW: list[Case] = [
     Case("summary-10k", "refused", "package.summary", setting("package.summary", "s" * 10_000)),
     Case("uid-2-to-the-31", "refused", "user[1].uid", setting("user.0.uid", 2**31)),
     Case("source-date-epoch-2-to-the-62", "refused", "build.source_date_epoch",
-         setting("build.source_date_epoch", 2**62), defect=NO_RANGE),
+         setting("build.source_date_epoch", 2**62)),
     # legitimate text that must stay text
     *[Case(f"inert-{fam}", "inert", None, injected(fam, str(i))) for i, fam in enumerate(families("x"))],
     Case("inert-description-sections", "inert", None, description_sections("s")),

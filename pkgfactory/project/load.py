@@ -31,6 +31,9 @@ FILE_NAME = "pkgfactory.toml"
 _MAX_SCRIPT_LINE = 2000
 
 
+MAX_PROJECT_FILE = 1024 * 1024
+
+
 def load(path: str | os.PathLike, *, check_sources: bool = True) -> Project:
     """Load and validate a project file (or a directory holding ``pkgfactory.toml``).
 
@@ -42,14 +45,26 @@ def load(path: str | os.PathLike, *, check_sources: bool = True) -> Project:
         path = path / FILE_NAME
     label = str(path)
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        # O_NONBLOCK: a FIFO must not hang us; only a regular file of sane size is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(f"{label}: project file is not a regular file")
+            if st.st_size > MAX_PROJECT_FILE:
+                raise InputError(f"{label}: project file is larger than {MAX_PROJECT_FILE // 1024} KiB")
+            raw = f.read(MAX_PROJECT_FILE + 1)
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"{label}: project file not found") from None
     except OSError as e:
         raise InputError(f"{label}: cannot read project file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{label}: not UTF-8 text (byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{label}: invalid TOML: {e}") from None
+    except RecursionError:
+        raise InputError(f"{label}: invalid TOML: nested too deeply") from None
     return _Loader(path.absolute(), label, check_sources).project(Table(data, "", label))
 
 
@@ -346,8 +361,11 @@ class _Loader:
 # --- value checks used above -----------------------------------------------
 
 def _non_negative(n: int) -> int:
+    # rpm stores epochs and timestamps as 32-bit integers; past that they fail late and unnamed.
     if n < 0:
         raise ValueError(f"{n} is negative")
+    if n > 2**31 - 1:
+        raise ValueError(f"{n} is above 2147483647")
     return n
 
 

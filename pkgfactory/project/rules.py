@@ -100,15 +100,26 @@ def description(text: str) -> str:
     return "\n".join(out)
 
 
+MAX_NAME, MAX_VERSION, MAX_PATH, MAX_COMPONENT = 128, 128, 1024, 255
+
+
+def _max(text: str, limit: int, what: str) -> None:
+    # Past these, rpmbuild/dpkg die late on ENAMETOOLONG instead of naming the key.
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters long (at most {limit})")
+
+
 def package_name(name: str) -> str:
-    if not PACKAGE_NAME.match(name):
+    _max(name, MAX_NAME, "the name")
+    if not PACKAGE_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a package name legal for both rpm and deb "
                          "(lowercase letters, digits, '.', '+', '-'; at least 2 characters, starting alphanumeric)")
     return name
 
 
 def version(text: str) -> str:
-    if not VERSION.match(text):
+    _max(text, MAX_VERSION, "the version")
+    if not VERSION.fullmatch(text):
         hint = ""
         if "-" in text:
             hint = " ('-' separates the release: use 'release' or '~' for pre-releases, e.g. 1.2.0~rc1)"
@@ -120,26 +131,26 @@ def version(text: str) -> str:
 
 
 def release(text: str) -> str:
-    if not RELEASE.match(text):
+    if not RELEASE.fullmatch(text):
         raise ValueError(f"{text!r} is not a release legal for both rpm and deb "
                          "(letters, digits, '.', '+', '~', starting alphanumeric)")
     return text
 
 
 def full_version(text: str) -> str:
-    if not FULL_VERSION.match(text):
+    if not FULL_VERSION.fullmatch(text):
         raise ValueError(f"{text!r} is not '[epoch:]version-release'")
     return text
 
 
 def dep_version(text: str) -> str:
-    if not DEP_VERSION.match(text):
+    if not DEP_VERSION.fullmatch(text):
         raise ValueError(f"{text!r} is not a dependency version ('[epoch:]version[-release]')")
     return text
 
 
 def account(name: str) -> str:
-    if not ACCOUNT.match(name):
+    if not ACCOUNT.fullmatch(name):
         raise ValueError(f"{name!r} is not a user or group name (lowercase, digits, '_', '-', "
                          "starting with a letter or '_', at most 32 characters)")
     return name
@@ -151,6 +162,9 @@ def install_path(path: str, *, anywhere: bool = False) -> str:
     ``anywhere`` allows the mount points no package may fill (for values
     that name a place on the target rather than package content).
     """
+    _max(path, MAX_PATH, "the path")
+    if any(len(c) > MAX_COMPONENT for c in path.split("/")):
+        raise ValueError(f"a component of the path is longer than {MAX_COMPONENT} characters")
     if not path.startswith("/"):
         raise ValueError(f"{path!r} is not absolute")
     if path == "/":
@@ -159,7 +173,7 @@ def install_path(path: str, *, anywhere: bool = False) -> str:
     if any(p in ("", ".", "..") for p in parts) or posixpath.normpath(path) != path:
         raise ValueError(f"{path!r} is not normalised (no '//', '.', '..' or trailing '/')")
     for p in parts:
-        if not PATH_COMPONENT.match(p):
+        if not PATH_COMPONENT.fullmatch(p):
             raise ValueError(f"{path!r}: component {p!r} has characters outside A-Z a-z 0-9 . _ + @ , = : ~ - "
                              "(spaces, quotes, %, globs and shell characters are not portable to rpm %files)")
     for prefix in () if anywhere else FORBIDDEN_PREFIXES:
@@ -175,13 +189,13 @@ def symlink_target(target: str) -> str:
     if not target or any(p in ("", ".") for p in parts):
         raise ValueError(f"{target!r} is not a normalised relative path")
     for p in parts:
-        if p != ".." and not PATH_COMPONENT.match(p):
+        if p != ".." and not PATH_COMPONENT.fullmatch(p):
             raise ValueError(f"{target!r}: component {p!r} has characters outside A-Z a-z 0-9 . _ + @ , = : ~ -")
     return target
 
 
 def mode(text: str, *, directory: bool) -> int:
-    if not MODE.match(text):
+    if not MODE.fullmatch(text):
         raise ValueError(f"{text!r} is not an octal mode string like \"0644\"")
     value = int(text, 8)
     if value & 0o002 and not (directory and value & 0o1000):
@@ -194,28 +208,28 @@ def mode(text: str, *, directory: bool) -> int:
 
 
 def unit_name(name: str) -> str:
-    if not UNIT_NAME.match(name):
+    if not UNIT_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a systemd unit file name (e.g. hello.service)")
     return name
 
 
 def person(text: str) -> str:
     text = one_line(text)
-    if not PERSON.match(text):
+    if not PERSON.fullmatch(text):
         raise ValueError(f"{text!r} is not 'Full Name <email@example.com>'")
     return text
 
 
 def url(text: str) -> str:
     text = one_line(text)
-    if not URL.match(text):
+    if not URL.fullmatch(text):
         raise ValueError(f"{text!r} is not an http(s) URL without spaces, quotes or % $ {{ }}")
     return text
 
 
 def match(pattern: re.Pattern, what: str):
     def check(text: str) -> str:
-        if not pattern.match(text):
+        if not pattern.fullmatch(text):
             raise ValueError(f"{text!r} is not a valid {what}")
         return text
     return check
