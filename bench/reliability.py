@@ -245,8 +245,9 @@ def table(f: dict) -> str:
         ("kill -9 runs / corrupt bundles left", f"{f['killed']} / {f['corrupt_left']} ({f['killed'] - f['anchored']} "
          f"at random moments over a {f['full_run_seconds']} s run, {f['anchored']} just after the self-verify or "
          f"publish line; {f['killed_first_runs']} into an empty output directory; killed in: {stages})"),
-        ("reruns after a kill / failed / leftovers", f"{f['runs']} / {f['rerun_failures']} / {f['leftovers']} "
-         "(no manual clean-up; each rerun verified, directory and extracted tar)"),
+        ("reruns after a kill / failed / leftovers", f"{f['killed']} / {f['rerun_failures']} / {f['leftovers']} "
+         f"(no manual clean-up; each rerun verified, directory and extracted tar; besides, {f['runs'] - f['killed']} "
+         "runs ended before their kill moment and were tried again earlier, each also rerun and checked)"),
         ("concurrent second runs / refused at once / interleaved",
          f"{f['concurrent_second_runs']} / {f['concurrent_refused']} / {int(f['concurrent_interleaved'])} "
          f"(first run {'succeeded and verified' if f['concurrent_first_ok'] else 'FAILED'})"),
