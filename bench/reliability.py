@@ -5,6 +5,7 @@ Usage:
     python bench/reliability.py --kills 20                  # everything; rewrites the figures table
     python bench/reliability.py --kills 20 --json out.json  # also keep every figure as JSON
     python bench/reliability.py --only verify,project --no-doc   # some sections, print only
+    python bench/reliability.py --render out.json           # the table again from a full run's JSON
 
 Sections (each one runs the same code as its tests):
 
@@ -241,7 +242,8 @@ def table(f: dict) -> str:
          f"{f['project_files_tried']} / {f['project_files_refused'] + f['project_files_inert']} "
          f"({f['project_files_refused']} refused naming the key or file, {f['project_files_inert']} built with "
          f"the text inert; {f['project_files_from_test_project']} of them test_project.py's table; "
-         f"{len(f['project_files_failed'])} not: known defects below; markers found: {len(f['markers_found'])})"),
+         + (f"{len(f['project_files_failed'])} not: known defects below; " if f["project_files_failed"] else "")
+         + f"markers found: {len(f['markers_found'])})"),
         ("kill -9 runs / corrupt bundles left", f"{f['killed']} / {f['corrupt_left']} ({f['killed'] - f['anchored']} "
          f"at random moments over a {f['full_run_seconds']} s run, {f['anchored']} just after the self-verify or "
          f"publish line; {f['killed_first_runs']} into an empty output directory; killed in: {stages})"),
@@ -303,7 +305,15 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write every figure to this file")
     ap.add_argument("--no-doc", action="store_true", help="print, do not touch docs/reliability.md")
     ap.add_argument("--keep", type=Path, help="work directory to keep (default: a temporary one)")
+    ap.add_argument("--render", type=Path, metavar="JSON",
+                    help="measure nothing: write the table from the --json file of an earlier full run")
     args = ap.parse_args()
+    if args.render:
+        text = table(json.loads(args.render.read_text()))
+        print(text)
+        if not args.no_doc:
+            write_doc(text)
+        return 0
     only = [s for s in args.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
     if unknown:
