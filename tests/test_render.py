@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -195,7 +194,6 @@ def test_minimal_project_has_no_scriptlets(tmp_path):
                    for n in ("preinst", "postinst", "prerm", "postrm", "conffiles"))
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 def test_rendered_scripts_pass_shellcheck(project_file):
     for s in ("preinstall", "preremove", "postremove"):
         (project_file.parent / f"{s}.sh").write_text(f'echo "{s} $PKGF_ACTION"\n')
