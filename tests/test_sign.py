@@ -138,6 +138,52 @@ def test_passphrase_never_on_a_command_line_in_an_environment_or_in_the_log(tmp_
     assert Agent(locked_key.home).key_state(Signer(locked_key.home, passphrase=PASSPHRASE).key.keygrip) == "locked"
 
 
+# A run that unlocks the key and is then SIGKILLed: Signer.close() never runs.
+_KILLED_WHILE_UNLOCKED = r"""
+import os, signal, sys
+from pkgfactory.sign import Signer
+signer = Signer(sys.argv[1], passphrase=sys.argv[2])
+signer.unlock()
+print(signer._janitor._proc.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_run_leaves_the_key_locked_again(tmp_path, locked_key):
+    import sys
+    import time
+    keygrip = Signer(locked_key.home).key.keygrip
+    agent = Agent(locked_key.home)
+    # The passphrase goes on this test child's argv only; pkgfactory never puts it there.
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WHILE_UNLOCKED, str(locked_key.home), PASSPHRASE],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    janitor = int(proc.stdout.strip())
+    deadline = time.monotonic() + 5
+    while agent.key_state(keygrip) == "cached" or _alive(janitor):
+        assert time.monotonic() < deadline, "passphrase still cached 5 s after the run was killed"
+        time.sleep(0.05)
+    assert agent.key_state(keygrip) == "locked"
+
+
+def test_a_closed_signer_leaves_no_janitor_behind(tmp_path, locked_key):
+    data = tmp_path / "data"
+    data.write_text("x\n")
+    with Signer(locked_key.home, passphrase=PASSPHRASE) as s:
+        s.detach_sign(data)
+        janitor = s._janitor._proc.pid
+        assert _alive(janitor)
+    assert not _alive(janitor)
+
+
 def test_passphrase_sources(tmp_path, locked_key, monkeypatch):
     monkeypatch.delenv("PKGF_GPG_PASSPHRASE_FILE", raising=False)
     data = tmp_path / "data"

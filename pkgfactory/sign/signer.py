@@ -17,6 +17,7 @@ from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.keys.keyring import KeyInfo, Keyring
 from pkgfactory.keys.passphrase import check_passphrase, from_file_or_env, have_terminal, prompt
 from pkgfactory.sign.agent import Agent
+from pkgfactory.sign.janitor import Janitor
 
 # Few enough that an argv never nears ARG_MAX however long the paths are.
 _RPMSIGN_BATCH = 50
@@ -37,6 +38,7 @@ class Signer:
         self._ring = ring
         self._passphrase = check_passphrase(passphrase) if passphrase is not None else None
         self._agent = Agent(self.keys_dir, log=self.log)
+        self._janitor = Janitor(self.keys_dir, self.key.keygrip)
         self._preset = False
         self._unlocked = False
 
@@ -70,6 +72,7 @@ class Signer:
         if self._preset:
             self._agent.forget(self.key.keygrip)
             self._preset = False
+        self._janitor.stop()
         self._unlocked = False
 
     # -- signing -----------------------------------------------------------
@@ -117,6 +120,8 @@ class Signer:
         if self._unlocked:
             return
         if self._passphrase is not None and not self._preset:
+            # Before the preset, so no moment exists where a kill leaves it behind.
+            self._janitor.start()
             self._agent.preset(self.key.keygrip, self._passphrase)
             self._preset = True
         # Armored to stdout, never "--output /dev/null": gpg removes its output file when
