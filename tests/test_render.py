@@ -172,6 +172,25 @@ def test_project_template_overrides_by_name(project_file):
     assert "Package: hello-service" in (d / "control").read_text()  # the others stay built-in
 
 
+@pytest.mark.parametrize("payload", [
+    "{{ cycler.__init__.__globals__.os.system('touch MARK') }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ lipsum.__globals__['os'].popen('touch MARK').read() }}",
+    "{{ pkg.__class__.__init__.__globals__ }}",
+    "{% set x = scriptlets.append(1) %}",
+])
+def test_a_project_template_cannot_reach_python(project_file, tmp_path, payload):
+    mark = tmp_path / "pwned"
+    tdir = project_file.parent / "packaging" / "templates" / "debian"
+    tdir.mkdir(parents=True)
+    (tdir / "copyright.j2").write_text(payload.replace("MARK", str(mark)) + "\n")
+    edit(project_file, ('# templates = "packaging/templates"', 'templates = "packaging/templates"'))
+    with pytest.raises(InputError) as e:
+        _prepare(project_file, "debian-12")
+    assert "\n" not in str(e.value) and "copyright" in str(e.value)
+    assert not mark.exists()
+
+
 def test_broken_project_script_fails_at_prepare(project_file):
     (project_file.parent / "packaging" / "postinstall.sh").write_text("if true; then\n  echo unterminated\n")
     with pytest.raises(Exception, match="not valid sh"):

@@ -6,6 +6,11 @@ Built-in templates live in the repository's top-level ``templates/``;
 package data (setuptools copies the symlinked tree; pyproject lists
 ``render/templates/**/*``). A project's own template directory comes first:
 a file there overrides the built-in one with the same relative name.
+
+Templates are code, and a project's templates come with a project file from
+someone we may not trust: the environment is jinja2's immutable sandbox, so a
+template can read the values it is given but cannot reach Python
+(``cycler.__init__.__globals__.os``) or change the context.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 
 from pkgfactory.errors import InputError
 from pkgfactory.render import escape
@@ -31,7 +37,7 @@ def environment(project_templates: Path | None = None) -> jinja2.Environment:
     if project_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(project_templates)))
     loaders.append(jinja2.FileSystemLoader(str(builtin_dir())))
-    env = jinja2.Environment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # formats are escaped per value by the filters below
@@ -53,5 +59,7 @@ def render(env: jinja2.Environment, name: str, context: dict) -> str:
         raise InputError(f"template {e.name} not found (needed for {name})") from None
     except jinja2.TemplateSyntaxError as e:
         raise InputError(f"template {e.filename or e.name}:{e.lineno}: {e.message}") from None
+    except jinja2.sandbox.SecurityError as e:
+        raise InputError(f"template {name}: refused by the sandbox: {e}") from None
     except (jinja2.UndefinedError, jinja2.TemplateRuntimeError) as e:
         raise InputError(f"template {name}: {e}") from None
