@@ -171,9 +171,9 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
-              source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
+              sources_root=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
               on_done=None) -> BuildReport:
-    project = load(project_path)
+    project = load(project_path, sources_root=sources_root)
     profiles = resolve_targets(project, targets_dirs)
     matrix = select(project, profiles, target_ids, arches)
     sde = resolve_sde(project, source_date_epoch)

@@ -164,6 +164,8 @@ def source_is(where: str, kind: str):
             link.symlink_to(dest / "special" / "fifo")
         elif kind == "dev-zero":
             link.symlink_to("/dev/zero")
+        elif kind == "host-secret":
+            link.symlink_to("/etc/shadow")
         elif kind == "dangling":
             link.symlink_to(dest / "special" / "nothing")
         elif kind == "loop":
@@ -385,6 +387,15 @@ NEW: list[Case] = [
     Case("source-symlink-loop", "refused", "systemd[1].source", source_is("systemd.0.source", "loop")),
     Case("script-symlink-to-directory", "refused", "scripts.postinstall",
          source_is("scripts.postinstall", "directory")),
+    # sources from outside the project directory: the build host's files must not be packaged and signed
+    Case("source-absolute-host-file", "refused", "file[1].source", setting("file.0.source", "/etc/passwd")),
+    Case("source-dotdot-escape", "refused", "config[1].source",
+         setting("config.0.source", "../" * 12 + "etc/passwd")),
+    Case("source-symlink-to-etc-shadow", "refused", "binary[1].source.x86_64",
+         source_is("binary.0.source.x86_64", "host-secret")),
+    Case("script-absolute-host-file", "refused", "scripts.postinstall",
+         setting("scripts.postinstall", "/etc/profile")),
+    Case("templates-dir-outside", "refused", "build.templates", setting("build.templates", "/etc")),
     # huge values that have a limit
     Case("summary-10k", "refused", "package.summary", setting("package.summary", "s" * 10_000)),
     Case("uid-2-to-the-31", "refused", "user[1].uid", setting("user.0.uid", 2**31)),

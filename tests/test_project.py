@@ -114,6 +114,31 @@ def test_symlinked_source_is_followed(tmp_path):
     assert load(path).binaries[0].sources["x86_64"] == tmp_path / "bin" / "demo-x86_64"
 
 
+def test_sources_must_be_under_the_sources_root(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    data = base()
+    data["binary"][0]["source"]["x86_64"] = "../dist/demo"
+    path = write_project(proj, data)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "demo").write_text("x\n")
+    with pytest.raises(InputError, match=r"key 'binary\[1\]\.source\.x86_64'.*is outside .*proj.*--sources-root"):
+        load(path)
+    # Also when nothing is read yet: the metadata-only load refuses it too.
+    with pytest.raises(InputError, match="is outside"):
+        load(path, check_sources=False)
+    assert load(path, sources_root=tmp_path).binaries[0].sources["x86_64"] == tmp_path / "dist" / "demo"
+    # A symlink inside the project to a file outside it is outside.
+    data["binary"][0]["source"]["x86_64"] = "bin/demo-x86_64"
+    path = write_project(proj, data)
+    os.remove(proj / "bin" / "demo-x86_64")
+    os.symlink(tmp_path / "dist" / "demo", proj / "bin" / "demo-x86_64")
+    with pytest.raises(InputError, match="a symlink to .*dist/demo\\) is outside"):
+        load(path)
+    with pytest.raises(InputError, match="sources root .*nowhere: not a directory"):
+        load(path, sources_root=tmp_path / "nowhere")
+
+
 def test_check_sources_off(tmp_path):
     path = write_project(tmp_path, base())
     os.remove(tmp_path / "bin" / "demo-x86_64")

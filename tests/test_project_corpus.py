@@ -69,8 +69,9 @@ def keyed_project(tmp_path, binary):
     kill_agent(key.home)
 
 
+@pytest.mark.parametrize("widened", [False, True], ids=["project-root", "sources-root-holding-the-keys"])
 @pytest.mark.parametrize("what", ["private-key", "keys-dir-file", "passphrase-file"])
-def test_bundle_refuses_a_source_that_is_the_signing_secret(keyed_project, what):
+def test_bundle_refuses_a_source_that_is_the_signing_secret(keyed_project, what, widened):
     project, key, pfile = keyed_project
     secret = {"private-key": next((key.home / "private-keys-v1.d").glob("*.key")),
               "keys-dir-file": key.home / "pubring.kbx", "passphrase-file": pfile}[what]
@@ -83,7 +84,14 @@ def test_bundle_refuses_a_source_that_is_the_signing_secret(keyed_project, what)
     out = project.parent / "out"
     p = subprocess.run([sys.executable, "-m", "pkgfactory", "bundle", "--builder", "native", "-c", str(project),
                         "-o", str(out), "--keys-dir", str(key.home), "--passphrase-file", str(pfile),
-                        "--target", "debian-12", "--arch", "x86_64"], capture_output=True, text=True, timeout=120)
+                        "--target", "debian-12", "--arch", "x86_64",
+                        *(["--sources-root", str(project.parent.parent)] if widened else [])],
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 2, p.stdout + p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "key 'file[1].source'" in p.stderr, p.stderr
+    # Outside the project directory it is refused as that; a sources root wide enough to
+    # hold the keys dir still never lets the secret through.
+    expected = ("the passphrase file" if what == "passphrase-file" else "in the signing keys directory") \
+        if widened else "is outside"
+    assert expected in p.stderr, p.stderr
     assert not (out / "debian-12").exists()  # refused before anything was built

@@ -79,11 +79,11 @@ def _project_sources(project):
             yield f"scripts.{name}", script.source
 
 
-def _refuse_secret_sources(project_path, keys_dir, passphrase_file) -> None:
+def _refuse_secret_sources(project_path, sources_root, keys_dir, passphrase_file) -> None:
     """The project file comes from developers the key holder need not trust: a source that is
     (or is a symlink to) a file of the signing keys directory or the passphrase file would be
     packaged, signed and carried out on the USB stick."""
-    project = load(project_path)
+    project = load(project_path, sources_root=sources_root)
     keys = os.path.realpath(keys_dir)
     secrets = {os.path.realpath(f) for f in (passphrase_file, os.environ.get(PASSPHRASE_ENV)) if f}
     for key, src in _project_sources(project):
@@ -261,7 +261,7 @@ def _publish_dir(stage: Path, final: Path) -> None:
 
 
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
-               fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
+               sources_root=None, fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
                verbose: bool = False, on_start=None, on_done=None, on_stage=None) -> BundleResult:
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -272,10 +272,11 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
-            _refuse_secret_sources(project_path, keys_dir, passphrase_file)
+            _refuse_secret_sources(project_path, sources_root, keys_dir, passphrase_file)
             say("build")
             report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
-                               arches=arches, targets_dirs=targets_dirs, source_date_epoch=source_date_epoch,
+                               arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
+                               source_date_epoch=source_date_epoch,
                                verbose=verbose, on_start=on_start, on_done=on_done)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]

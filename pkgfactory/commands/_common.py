@@ -9,6 +9,9 @@ from rich.console import Console
 targets_dir_option = click.option(
     "--targets-dir", "targets_dirs", multiple=True, metavar="DIR",
     help="Extra directory of target profile files (repeatable; also PKGF_TARGETS_DIR).")
+sources_root_option = click.option(
+    "--sources-root", type=click.Path(file_okay=False), envvar="PKGF_SOURCES_ROOT", metavar="DIR",
+    help="Directory every project source must be under (default: the project file's; also PKGF_SOURCES_ROOT).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 
 

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands._common import console, emit_json, json_option, sources_root_option, targets_dir_option
 from pkgfactory.engine import ENGINES
 from pkgfactory.targets import KNOWN_ARCHES
 
@@ -40,8 +40,9 @@ def with_builder_options(f):
 @click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live.")
 @json_option
 @targets_dir_option
+@sources_root_option
 def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, verbose, as_json,
-          targets_dirs):
+          targets_dirs, sources_root):
     """Build the packages a project file describes."""
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()
@@ -62,7 +63,8 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
             out.print(f"  [yellow]waived[/] {w['binary']} {w['code']}: {w['reason']}")
 
     report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
-                       arches=arches, targets_dirs=targets_dirs, verbose=verbose and not quiet,
+                       arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
+                       verbose=verbose and not quiet,
                        on_start=started, on_done=done)
     if as_json:
         emit_json(report.to_dict())

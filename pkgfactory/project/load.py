@@ -34,16 +34,23 @@ _MAX_SCRIPT_LINE = 2000
 MAX_PROJECT_FILE = 1024 * 1024
 
 
-def load(path: str | os.PathLike, *, check_sources: bool = True) -> Project:
+def load(path: str | os.PathLike, *, check_sources: bool = True,
+         sources_root: str | os.PathLike | None = None) -> Project:
     """Load and validate a project file (or a directory holding ``pkgfactory.toml``).
 
     ``check_sources=False`` skips the existence checks of source files, for
     commands that only read metadata before the binaries are built.
+
+    Every source (and the templates directory) must lie, after symlinks are
+    followed, under ``sources_root``: the project file's directory unless
+    given. A project file from someone else could otherwise package
+    ``/etc/shadow`` or ``~/.ssh`` of the build host and have it signed.
     """
     path = Path(path)
     if path.is_dir():
         path = path / FILE_NAME
     label = str(path)
+    root = _sources_root(sources_root if sources_root is not None else path.absolute().parent)
     try:
         # O_NONBLOCK: a FIFO must not hang us; only a regular file of sane size is read.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -65,13 +72,21 @@ def load(path: str | os.PathLike, *, check_sources: bool = True) -> Project:
         raise InputError(f"{label}: invalid TOML: {e}") from None
     except RecursionError:
         raise InputError(f"{label}: invalid TOML: nested too deeply") from None
-    return _Loader(path.absolute(), label, check_sources).project(Table(data, "", label))
+    return _Loader(path.absolute(), label, check_sources, root).project(Table(data, "", label))
+
+
+def _sources_root(root: str | os.PathLike) -> Path:
+    real = Path(os.path.realpath(root))
+    if not real.is_dir():
+        raise InputError(f"sources root {root}: not a directory")
+    return real
 
 
 class _Loader:
-    def __init__(self, path: Path, label: str, check_sources: bool):
+    def __init__(self, path: Path, label: str, check_sources: bool, sources_root: Path):
         self.path, self.label, self.check_sources = path, label, check_sources
         self.root = path.parent
+        self.sources_root = sources_root
 
     # --- top level -------------------------------------------------------
 
@@ -335,6 +350,7 @@ class _Loader:
         """
         rules.one_line(value)
         path = Path(os.path.normpath(self.root / value))
+        self.confine(path)
         if not self.check_sources:
             return str(path)
         try:
@@ -350,9 +366,17 @@ class _Loader:
             raise ValueError(f"{path} is not readable")
         return str(path)
 
+    def confine(self, path: Path) -> None:
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(self.sources_root):
+            via = f" (a symlink to {real})" if real != path else ""
+            raise ValueError(f"{path}{via} is outside {self.sources_root}, the directory sources must come from "
+                             "(--sources-root DIR allows another)")
+
     def directory_source(self, value: str) -> str:
         rules.one_line(value)
         path = Path(os.path.normpath(self.root / value))
+        self.confine(path)
         if not path.is_dir():
             raise ValueError(f"{path} is not a directory")
         return str(path)
