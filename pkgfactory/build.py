@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pkgfactory import __version__
-from pkgfactory.bundle.lock import output_lock
 from pkgfactory.check import check_binary
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
+from pkgfactory.output_lock import output_lock
 from pkgfactory.package import packager_for
 from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish

@@ -83,6 +83,15 @@ def _check_deb(p):
         assert parse_version(p.versions["dpkg"]) >= (1, 21, 18)
 
 
+def test_dpkg_arch_names_follow_the_target():
+    d12, uos, deepin = tg.get("debian-12"), tg.get("uos-v20-desktop"), tg.get("deepin-23")
+    assert [d12.dpkg_arch(a) for a in ("x86_64", "aarch64")] == ["amd64", "arm64"]
+    assert uos.dpkg_arch("loongarch64") == "loongarch64"  # old world
+    assert deepin.dpkg_arch("loongarch64") == "loong64"  # new world, Debian's name
+    assert {tg.DPKG_ARCH[a] for a in ("mips64el", "ppc64le", "sw_64")} == {"mips64el", "ppc64el", "sw64"}
+    assert set(tg.DPKG_ARCH) == set(tg.KNOWN_ARCHES)
+
+
 def test_same_rpm_version_means_same_rpmlib_table():
     """PayloadIsZstd depends on the build; every other feature on the rpm version alone."""
     by_version: dict[tuple, list] = {}

@@ -24,13 +24,12 @@ from pathlib import Path
 from pkgfactory import __version__, targets
 from pkgfactory.build import BuildReport, run_build, sha256_file
 from pkgfactory.bundle.installer import render_installer, target_meta
-from pkgfactory.bundle.lock import output_lock
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
-from pkgfactory.package.deb import deb_arch
+from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
@@ -116,7 +115,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
         else:
             repo = stage / "repos" / "deb" / target_id
             debs = [out / r.artifact for r in results]
-            make_apt_repo(repo, target_id, debs, [deb_arch(profile, r.arch) for r in results], log, signer=signer,
+            make_apt_repo(repo, target_id, debs, [profile.dpkg_arch(r.arch) for r in results], log, signer=signer,
                           date=sde, label=report.project.package.name)
             for r in results:
                 found = next(repo.rglob(Path(r.artifact).name))

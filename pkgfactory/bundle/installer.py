@@ -107,8 +107,6 @@ def target_meta(profile, arches, suite: str | None = None) -> dict:
     ``suite`` defaults to the profile id for deb targets (the bundle's apt
     repository is laid out with the target id as suite).
     """
-    from pkgfactory.package.deb import deb_arch
-
     entries = []
     for a in arches:
         if a not in profile.arches:
@@ -116,7 +114,7 @@ def target_meta(profile, arches, suite: str | None = None) -> dict:
         glibc = profile.glibc_for(a)
         entries.append({
             "name": a,
-            "deb_arch": deb_arch(profile, a) if profile.family == "deb" else None,
+            "deb_arch": profile.dpkg_arch(a) if profile.family == "deb" else None,
             "glibc": glibc if glibc != profile.glibc else None,
         })
     return {

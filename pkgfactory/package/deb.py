@@ -26,20 +26,10 @@ from pkgfactory.versions import parse_version
 # zstd is never chosen: dpkg < 1.21.18 (Debian 11, Kylin/UOS desktops) cannot read it.
 COMPRESSORS = ("xz", "gzip")
 _EXT = {"": "none", ".gz": "gzip", ".xz": "xz", ".zst": "zstd", ".bz2": "bzip2", ".lzma": "lzma"}
-DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "ppc64le": "ppc64el", "s390x": "s390x",
-            "riscv64": "riscv64", "mips64el": "mips64el", "sw_64": "sw64", "loongarch64": "loong64"}
 MAINTSCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 # Debian's /usr/share/common-licenses: DEP-5 copyright files point there.
 COMMON_LICENSES = ("Apache-2.0", "GPL-2", "GPL-3", "LGPL-2", "LGPL-2.1", "LGPL-3", "MPL-1.1", "MPL-2.0",
                    "CC0-1.0", "Artistic", "GFDL-1.2", "GFDL-1.3")
-
-
-def deb_arch(profile, arch: str) -> str:
-    a = profile.arches.get(arch)
-    # Old-world LoongArch distros (Kylin V10, UOS V20) name the arch loongarch64 (unverified on hardware).
-    if arch == "loongarch64" and a is not None and a.loongarch_world == "old":
-        return "loongarch64"
-    return DEB_ARCH[arch]
 
 
 def choose_compressor(profile) -> str:
@@ -72,7 +62,7 @@ class DebPackager:
         (src / "debian" / "source").mkdir(parents=True)
         (workdir / "home").mkdir()
 
-        debarch = deb_arch(profile, arch)
+        debarch = profile.dpkg_arch(arch)
         ctx = build_context(project, profile, arch, "deb", sde)
         ctx.update(deb_arch=debarch, compressor=choose_compressor(profile),
                    common_license=(f"/usr/share/common-licenses/{project.package.license}"
@@ -126,8 +116,8 @@ class DebPackager:
         if control is None:
             return problems
         fields = _parse_control(control)
-        if arch and fields.get("Architecture") not in (deb_arch(profile, arch), "all"):
-            problems.append(f"is built for {fields.get('Architecture')}, not {deb_arch(profile, arch)}")
+        if arch and fields.get("Architecture") not in (profile.dpkg_arch(arch), "all"):
+            problems.append(f"is built for {fields.get('Architecture')}, not {profile.dpkg_arch(arch)}")
         dpkg = profile.versions.get("dpkg")
         for field in ("Pre-Depends", "Depends"):
             for m in re.finditer(r"\bdpkg\s*\(\s*(>=|>>|=)\s*([^)\s]+)\s*\)", fields.get(field, "")):

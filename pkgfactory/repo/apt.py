@@ -24,21 +24,17 @@ from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.repo.common import empty_dir, source_date_epoch, unique_files
 
 COMPONENT = "main"
-# Profile arch names that dpkg spells differently; the rest (mips64el,
-# riscv64, s390x, and the old-world loongarch64/sw_64 of UOS and deepin)
-# are the same in both.
-_DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "ppc64le": "ppc64el"}
 _SUITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ARCH = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _VERSION = re.compile(r"^([0-9]+:)?[A-Za-z0-9.+~-]+$")
 
 
-def deb_arch(arch: str) -> str:
-    """The dpkg name of a profile arch (x86_64 -> amd64); dpkg names pass through."""
-    name = _DEB_ARCH.get(arch, arch)
+def _dpkg_arch(name: str) -> str:
+    # Only dpkg's names (Profile.dpkg_arch makes them): a guess here could
+    # disagree with the Architecture the packages were built with.
     if not _ARCH.match(name) or name == "all":
-        raise InputError(f"'{arch}' is not an architecture name")
+        raise InputError(f"'{name}' is not a dpkg architecture name")
     return name
 
 
@@ -47,7 +43,7 @@ def make_apt_repo(repo_root, suite: str, deb_paths: Iterable, arches: Iterable[s
                   verbose: bool = False) -> Path:
     """Lay out ``repo_root`` (new or empty) as a one-suite, one-component apt repository.
 
-    ``arches`` are profile or dpkg names; ``Architecture: all`` packages are
+    ``arches`` are dpkg names (amd64, arm64); ``Architecture: all`` packages are
     listed under each. ``date`` (default $SOURCE_DATE_EPOCH, else now) is the
     Release file's Date. Returns ``dists/<suite>``, holding Release, InRelease
     and Release.gpg. Clients use ``deb [signed-by=KEY.gpg] file:/ROOT SUITE main``
@@ -58,7 +54,7 @@ def make_apt_repo(repo_root, suite: str, deb_paths: Iterable, arches: Iterable[s
     for value, what in ((origin, "origin"), (label or origin, "label")):
         if not value or any(ord(c) < 32 for c in value):
             raise InputError(f"Release {what} {value!r} is empty or has a control character")
-    archs = sorted({deb_arch(a) for a in arches})
+    archs = sorted({_dpkg_arch(a) for a in arches})
     if not archs:
         raise InputError("no architectures for the apt repository")
     debs = unique_files(deb_paths, ".deb")

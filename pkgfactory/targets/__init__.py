@@ -22,6 +22,9 @@ BUILTIN_DIR = Path(__file__).with_name("profiles")
 DATA_DIR = Path(__file__).parent.parent / "data"
 KNOWN_ARCHES = ("x86_64", "aarch64", "loongarch64", "mips64el", "riscv64", "sw_64", "i686", "ppc64le", "s390x")
 FAMILIES = ("rpm", "deb")
+# dpkg's names for our arch names (new-world loongarch64 is Debian's loong64).
+DPKG_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "ppc64le": "ppc64el", "s390x": "s390x",
+             "riscv64": "riscv64", "mips64el": "mips64el", "sw_64": "sw64", "loongarch64": "loong64"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,14 @@ class Profile:
     def glibc_for(self, arch: str) -> str:
         a = self.arches.get(arch)
         return (a.glibc if a and a.glibc else None) or self.glibc
+
+    def dpkg_arch(self, arch: str) -> str:
+        """dpkg's name of ``arch`` on this target (amd64, arm64, ...)."""
+        a = self.arches.get(arch)
+        # Old-world LoongArch distros (Kylin V10, UOS V20) name the arch loongarch64 (unverified on hardware).
+        if arch == "loongarch64" and a is not None and a.loongarch_world == "old":
+            return "loongarch64"
+        return DPKG_ARCH[arch]
 
     def kernel_for(self, arch: str) -> str:
         a = self.arches.get(arch)

@@ -1,4 +1,4 @@
-"""One bundle run per output directory at a time."""
+"""One pkgfactory run (build or bundle) per output directory at a time."""
 
 from __future__ import annotations
 
