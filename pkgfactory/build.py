@@ -205,30 +205,39 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
                              inputs=_inputs(project))
+        # Everything is checked and rendered before anything is built: a broken template or
+        # project script is bad input (exit 2, nothing written), not one failed package
+        # among others that were built.
+        jobs = []
         for profile, arch in matrix:
             packager = packager_for(profile)
             result = BuildResult(target=profile.id, arch=arch, format=packager.format)
             log = logs / f"{profile.id}-{arch}.log"
             log.unlink(missing_ok=True)
             result.log = str(log.relative_to(out_dir))
-            if on_start:
-                on_start(result)
             started = time.monotonic()
             blocking = _check(project, infos, profile, arch, result)
+            plan = None
             if blocking:
                 result.status = "check-failed"
                 result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
             else:
+                plan = packager.prepare(project, profile, arch, own_work / f"{profile.id}-{arch}",
+                                        source_date_epoch=sde, log=log)
+            jobs.append((profile, arch, result, plan, log, time.monotonic() - started))
+        for profile, arch, result, plan, log, prepared_in in jobs:
+            if on_start:
+                on_start(result)
+            started = time.monotonic() - prepared_in
+            if plan is not None:
                 try:
-                    workdir = own_work / f"{profile.id}-{arch}"
-                    plan = packager.prepare(project, profile, arch, workdir, source_date_epoch=sde, log=log)
                     builder.run(plan, log, verbose)
                     final = publish(plan, log, out_dir / profile.id / arch)
                     result.status = "built"
                     result.artifact = str(final.relative_to(out_dir))
                     result.sha256 = sha256_file(final)
                     result.size = final.stat().st_size
-                    shutil.rmtree(workdir, ignore_errors=True)
+                    shutil.rmtree(plan.workdir, ignore_errors=True)
                 except PkgfError as e:
                     result.status = "build-failed"
                     result.error = str(e)

@@ -267,6 +267,28 @@ def url_metacharacters():
     return setting("package.url", "https://example.com/a;b|c&d(e)!f*g?h=1#frag")
 
 
+def template_override(name: str, text: str):
+    """A project templates dir with one override: template code from the project's author."""
+    def change(d, dest: Path) -> None:
+        t = dest / "packaging" / "tpl" / name
+        t.parent.mkdir(parents=True, exist_ok=True)
+        t.write_text(text)
+        d["build"]["templates"] = "packaging/tpl"
+    return with_data(change)
+
+
+SSTI = {
+    "spec-globals": ("spec/package.spec.j2", "{{{{ cycler.__init__.__globals__.os.system('touch {m}a') }}}}\n"),
+    "control-lipsum": ("debian/control.j2", "{{{{ lipsum.__globals__['os'].popen('touch {m}b').read() }}}}\n"),
+    "copyright-subclasses": ("debian/copyright.j2",
+                             "{{% for c in ''.__class__.__mro__[1].__subclasses__() %}}"
+                             "{{% if c.__name__ == 'Popen' %}}{{{{ c(['touch', '{m}c']) }}}}{{% endif %}}"
+                             "{{% endfor %}}\n"),
+    "postinst-self": ("debian/postinst.j2", "{{{{ self._TemplateReference__context.cycler.__init__"
+                                           ".__globals__.os.system('touch {m}d') }}}}\n"),
+}
+
+
 # --- path and name cases -----------------------------------------------------------------------
 
 def with_symlink_then_file_through_it(d, _dest):
@@ -396,6 +418,9 @@ NEW: list[Case] = [
     Case("script-absolute-host-file", "refused", "scripts.postinstall",
          setting("scripts.postinstall", "/etc/profile")),
     Case("templates-dir-outside", "refused", "build.templates", setting("build.templates", "/etc")),
+    # template overrides that try to reach Python on the host (jinja2 server-side template injection)
+    *[Case(f"template-{k}", "refused", "build.templates", template_override(name, text.format(m=MARKER + f"t{i}")))
+      for i, (k, (name, text)) in enumerate(SSTI.items())],
     # huge values that have a limit
     Case("summary-10k", "refused", "package.summary", setting("package.summary", "s" * 10_000)),
     Case("uid-2-to-the-31", "refused", "user[1].uid", setting("user.0.uid", 2**31)),

@@ -51,7 +51,7 @@ def render_script(env, name: str, context: dict, log: Path | None) -> str | None
 
 
 def template_env(project: Project):
-    return environment(project.templates)
+    return environment(project.templates, origin=f"{project.path}: key 'build.templates'")
 
 
 def need_profile_family(profile, family: str) -> None:

@@ -32,7 +32,9 @@ def builtin_dir() -> Path:
     return BUILTIN
 
 
-def environment(project_templates: Path | None = None) -> jinja2.Environment:
+def environment(project_templates: Path | None = None, *, origin: str | None = None) -> jinja2.Environment:
+    """``origin`` (for example "pkgfactory.toml: key 'build.templates'") starts every
+    error raised by a template from ``project_templates``, so it names where that came from."""
     loaders = []
     if project_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(project_templates)))
@@ -47,19 +49,32 @@ def environment(project_templates: Path | None = None) -> jinja2.Environment:
         finalize=escape.finalize,
     )
     env.filters.update(escape.FILTERS)
+    env.pkgf_project_templates = Path(project_templates).absolute() if project_templates is not None else None
+    env.pkgf_origin = origin
     return env
 
 
 def render(env: jinja2.Environment, name: str, context: dict) -> str:
     """Render template ``name``; template mistakes become one-line errors naming the file."""
+    template = None
     try:
         template = env.get_template(name)
         return template.render(context)
     except jinja2.TemplateNotFound as e:
         raise InputError(f"template {e.name} not found (needed for {name})") from None
     except jinja2.TemplateSyntaxError as e:
-        raise InputError(f"template {e.filename or e.name}:{e.lineno}: {e.message}") from None
+        raise InputError(f"{_origin(env, e.filename)}template {e.filename or e.name}:{e.lineno}: "
+                         f"{e.message}") from None
     except jinja2.sandbox.SecurityError as e:
-        raise InputError(f"template {name}: refused by the sandbox: {e}") from None
+        where = template.filename if template is not None else name
+        raise InputError(f"{_origin(env, where)}template {where}: refused by the sandbox: {e}") from None
     except (jinja2.UndefinedError, jinja2.TemplateRuntimeError) as e:
-        raise InputError(f"template {name}: {e}") from None
+        where = template.filename if template is not None and _origin(env, template.filename) else name
+        raise InputError(f"{_origin(env, where)}template {where}: {e}") from None
+
+
+def _origin(env: jinja2.Environment, filename: str | None) -> str:
+    root, origin = getattr(env, "pkgf_project_templates", None), getattr(env, "pkgf_origin", None)
+    if root is None or origin is None or filename is None or not Path(filename).is_relative_to(root):
+        return ""
+    return f"{origin}: "
