@@ -113,6 +113,17 @@ def _inputs(project: Project) -> dict[str, str]:
     return {str(p): sha256_file(Path(p)) for p in dict.fromkeys(paths)}
 
 
+def refuse_untrusted_templates(project: Project, trusted: bool) -> None:
+    """Everything in a project file is data and stays inert; template overrides are code:
+    what they write into a spec's %build or debian/rules runs in the builder (and on this
+    host with --builder native). Whoever runs pkgfactory decides to run them, not the
+    project file's author."""
+    if project.templates is not None and not trusted:
+        raise InputError(f"{project.path}: key 'build.templates': {project.templates} holds template overrides, "
+                         "which are code the package build runs; pass --trust-templates (or set "
+                         "PKGF_TRUST_TEMPLATES=1) if you have read them")
+
+
 def select(project: Project, profiles, target_ids, arches):
     """The (profile, arch) matrix, narrowed by --target/--arch; asking for what the project lacks is an error."""
     for t in target_ids or ():
@@ -171,9 +182,10 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
-              sources_root=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-              on_done=None) -> BuildReport:
+              sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
+              verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
     project = load(project_path, sources_root=sources_root)
+    refuse_untrusted_templates(project, trust_templates)
     profiles = resolve_targets(project, targets_dirs)
     matrix = select(project, profiles, target_ids, arches)
     sde = resolve_sde(project, source_date_epoch)

@@ -64,6 +64,7 @@ class Case:
     defect: str | None = None
     # inert only: {field: value} to read back, and whether a user comment reaches the scriptlets
     expect_text: dict | None = None
+    args: tuple[str, ...] = ()  # more `pkgfactory build` options
 
 
 # --- the example as a base --------------------------------------------------------------------
@@ -418,8 +419,12 @@ NEW: list[Case] = [
     Case("script-absolute-host-file", "refused", "scripts.postinstall",
          setting("scripts.postinstall", "/etc/profile")),
     Case("templates-dir-outside", "refused", "build.templates", setting("build.templates", "/etc")),
-    # template overrides that try to reach Python on the host (jinja2 server-side template injection)
-    *[Case(f"template-{k}", "refused", "build.templates", template_override(name, text.format(m=MARKER + f"t{i}")))
+    # template overrides are code: never used unless whoever runs pkgfactory says so ...
+    Case("template-override-untrusted", "refused", "build.templates",
+         template_override("spec/package.spec.j2", f"Name: x\n%build\ntouch {MARKER}t\n")),
+    # ... and even then they cannot reach Python on the host (jinja2 server-side template injection)
+    *[Case(f"template-{k}", "refused", "build.templates", template_override(name, text.format(m=MARKER + f"t{i}")),
+           args=("--trust-templates",))
       for i, (k, (name, text)) in enumerate(SSTI.items())],
     # huge values that have a limit
     Case("summary-10k", "refused", "package.summary", setting("package.summary", "s" * 10_000)),
@@ -459,9 +464,9 @@ def _limits():
     resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY, CLI_MEMORY))
 
 
-def cli_build(project: Path, out: Path, timeout: float) -> subprocess.CompletedProcess:
+def cli_build(project: Path, out: Path, timeout: float, args=()) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "pkgfactory", "build", "--builder", "native", "-c", str(project), "-o", str(out),
-            "--arch", "x86_64"]
+            "--arch", "x86_64", *args]
     for t in TARGETS:
         argv += ["--target", t]
     try:
@@ -606,7 +611,7 @@ def run_case(case: Case, work: Path, binary: Path) -> str | None:
             return f"crashed: {type(e).__name__}: {e}"
         return "loaded, but must be refused"
     out = work / "out"
-    p = cli_build(project, out, REFUSE_TIMEOUT if case.expect == "refused" else BUILD_TIMEOUT)
+    p = cli_build(project, out, REFUSE_TIMEOUT if case.expect == "refused" else BUILD_TIMEOUT, case.args)
     fired = sorted(set(markers()) - before)
     if fired:
         return f"injected commands ran on the host: {fired}"

@@ -260,7 +260,7 @@ def _publish_dir(stage: Path, final: Path) -> None:
 
 
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
-               sources_root=None, fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
+               sources_root=None, trust_templates: bool = False, fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
                verbose: bool = False, on_start=None, on_done=None, on_stage=None) -> BundleResult:
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -275,7 +275,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             say("build")
             report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
                                arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
-                               source_date_epoch=source_date_epoch,
+                               trust_templates=trust_templates, source_date_epoch=source_date_epoch,
                                verbose=verbose, on_start=on_start, on_done=on_done)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]

@@ -12,6 +12,9 @@ targets_dir_option = click.option(
 sources_root_option = click.option(
     "--sources-root", type=click.Path(file_okay=False), envvar="PKGF_SOURCES_ROOT", metavar="DIR",
     help="Directory every project source must be under (default: the project file's; also PKGF_SOURCES_ROOT).")
+trust_templates_option = click.option(
+    "--trust-templates", is_flag=True, envvar="PKGF_TRUST_TEMPLATES",
+    help="Use the project's template overrides (build.templates): they are code the package build runs.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 
 

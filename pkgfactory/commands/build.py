@@ -8,7 +8,8 @@ from rich.table import Table
 
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
-from pkgfactory.commands._common import console, emit_json, json_option, sources_root_option, targets_dir_option
+from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
+                                        targets_dir_option, trust_templates_option)
 from pkgfactory.engine import ENGINES
 from pkgfactory.targets import KNOWN_ARCHES
 
@@ -41,8 +42,9 @@ def with_builder_options(f):
 @json_option
 @targets_dir_option
 @sources_root_option
+@trust_templates_option
 def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, verbose, as_json,
-          targets_dirs, sources_root):
+          targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()
@@ -64,7 +66,7 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
 
     report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
-                       verbose=verbose and not quiet,
+                       trust_templates=trust_templates, verbose=verbose and not quiet,
                        on_start=started, on_done=done)
     if as_json:
         emit_json(report.to_dict())

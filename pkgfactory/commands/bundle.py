@@ -7,7 +7,8 @@ import click
 
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
-from pkgfactory.commands._common import console, emit_json, json_option, sources_root_option, targets_dir_option
+from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
+                                        targets_dir_option, trust_templates_option)
 from pkgfactory.commands.build import config_option, with_builder_options
 from pkgfactory.targets import KNOWN_ARCHES
 
@@ -27,8 +28,9 @@ from pkgfactory.targets import KNOWN_ARCHES
 @json_option
 @targets_dir_option
 @sources_root_option
+@trust_templates_option
 def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
-           image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root):
+           image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -45,7 +47,8 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
     result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
                         builder=get_builder(builder, engine=engine, image=image, rpm_image=rpm_image,
                                                     deb_image=deb_image), target_ids=target_ids,
-                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root, fingerprint=fingerprint,
+                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
+                        trust_templates=trust_templates, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
                         on_stage=stage)
     if as_json:
