@@ -65,6 +65,9 @@ class BuildReport:
     builder: dict
     tool_versions: dict
     inputs: dict[str, str]
+    # The profiles the packages were built and checked against, user profiles
+    # (--targets-dir) included: later stages must not look them up again without them.
+    profiles: dict = field(default_factory=dict)
     results: list[BuildResult] = field(default_factory=list)
 
     @property
@@ -82,6 +85,7 @@ class BuildReport:
             "tool_versions": self.tool_versions,
             "host": {"machine": platform.machine(), "python": platform.python_version()},
             "inputs": self.inputs,
+            "profiles": {pid: str(p.path) for pid, p in self.profiles.items()},
             "ok": self.ok,
             "results": [r.to_dict() for r in self.results],
         }
@@ -216,7 +220,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
 
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
-                             inputs=_inputs(project))
+                             inputs=_inputs(project), profiles={p.id: p for p, _a in matrix})
         # Everything is checked and rendered before anything is built: a broken template or
         # project script is bad input (exit 2, nothing written), not one failed package
         # among others that were built.

@@ -7,6 +7,7 @@ no network, read by dnf, then copied and tampered with, file kind by file kind.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -16,7 +17,7 @@ import pytest
 
 from fixtures_go import run_cli
 from hello_example import build_hello, copy_example
-from signing_helpers import PASSPHRASE, make_key
+from signing_helpers import PASSPHRASE, kill_agent, make_key
 
 pytestmark = pytest.mark.container
 
@@ -245,3 +246,46 @@ def test_missing_key_fails_before_building(tmp_path, made):
     assert r.code == 2, r
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
     assert not (tmp_path / "out" / "debian-11").exists()
+
+
+def test_user_target_profiles_reach_the_installer(tmp_path, made):
+    """A site profile from --targets-dir (here: a new id, and an override of a built-in id)
+    is what the packages, the repositories and install.sh are made for."""
+    root, _, _, _ = made
+    builtin = (Path(__file__).parent.parent / "pkgfactory/targets/profiles/debian-12.toml").read_text()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "site-deb12.toml").write_text(builtin.replace('id = "debian-12"', 'id = "site-deb12"', 1))
+    d11 = (Path(__file__).parent.parent / "pkgfactory/targets/profiles/debian-11.toml").read_text()
+    (site / "debian-11.toml").write_text(re.sub(r'(?m)^name = ".*"$', 'name = "Debian 11 as probed at the site"',
+                                                d11, count=1))
+    site_project = tmp_path / "p"
+    shutil.copytree(root / "project", site_project, symlinks=True)
+    text = site_project.joinpath("pkgfactory.toml").read_text()
+    start = text.index("targets = [")
+    end = text.index("]", start)
+    site_project.joinpath("pkgfactory.toml").write_text(
+        text[:start] + 'targets = ["site-deb12", "debian-11"' + text[end:])
+    key = make_key(tmp_path / "keys")
+    r = run_cli("bundle", "-c", site_project / "pkgfactory.toml", "-o", tmp_path / "out", "--keys-dir", key.home,
+                "--arch", "x86_64", "--builder", "native", "--targets-dir", site, "--json")
+    kill_agent(key.home)
+    assert r.code == 0, r.err + r.out
+    bundle = Path(json.loads(r.out)["bundle"])
+    assert (bundle / "repos/deb/site-deb12/dists/site-deb12/InRelease").is_file()
+    install = (bundle / "install.sh").read_text()
+    assert "site-deb12" in install and "Debian 11 as probed at the site" in install
+    report = json.loads((bundle / "reports/build-report.json").read_text())
+    assert report["profiles"] == {"site-deb12": str(site / "site-deb12.toml"),
+                                  "debian-11": str(site / "debian-11.toml")}
+
+
+def test_a_key_old_rpm_cannot_check_is_refused_before_building(tmp_path, made):
+    root, _, _, _ = made
+    ed = make_key(tmp_path / "ed", algorithm="ed25519")
+    r = run_cli("bundle", "-c", root / "project" / "pkgfactory.toml", "-o", tmp_path / "out", "--keys-dir", ed.home,
+                "--target", "centos-7", "--arch", "x86_64", "--builder", "native")
+    kill_agent(ed.home)
+    assert r.code == 2, r
+    assert len(r.err.strip().splitlines()) == 1 and "centos-7" in r.err, r.err
+    assert not (tmp_path / "out" / "centos-7").exists() and not (tmp_path / "out" / "build-report.json").exists()

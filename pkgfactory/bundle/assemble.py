@@ -21,8 +21,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pkgfactory import __version__, targets
-from pkgfactory.build import BuildReport, run_build, sha256_file
+from pkgfactory import __version__
+from pkgfactory.build import BuildReport, run_build, select, sha256_file
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.errors import InputError, PkgfError
@@ -30,7 +30,7 @@ from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
-from pkgfactory.project import load
+from pkgfactory.project import load, resolve_targets
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
@@ -78,11 +78,10 @@ def _project_sources(project):
             yield f"scripts.{name}", script.source
 
 
-def _refuse_secret_sources(project_path, sources_root, keys_dir, passphrase_file) -> None:
+def _refuse_secret_sources(project, keys_dir, passphrase_file) -> None:
     """The project file comes from developers the key holder need not trust: a source that is
     (or is a symlink to) a file of the signing keys directory or the passphrase file would be
     packaged, signed and carried out on the USB stick."""
-    project = load(project_path, sources_root=sources_root)
     keys = os.path.realpath(keys_dir)
     secrets = {os.path.realpath(f) for f in (passphrase_file, os.environ.get(PASSPHRASE_ENV)) if f}
     for key, src in _project_sources(project):
@@ -100,7 +99,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
     for r in report.results:
         by_target.setdefault(r.target, []).append(r)
     for target_id, results in by_target.items():
-        profile = targets.get(target_id)
+        profile = report.profiles[target_id]
         if profile.family == "rpm":
             for r in results:
                 signed_dir = stage / ".signing" / target_id / r.arch
@@ -153,7 +152,7 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
         arches = [r.arch for r in report.results if r.target == target_id]
-        tlist.append(target_meta(targets.get(target_id), arches))
+        tlist.append(target_meta(report.profiles[target_id], arches))
     k = project.kernel
     return {
         "name": project.package.name,
@@ -260,8 +259,9 @@ def _publish_dir(stage: Path, final: Path) -> None:
 
 
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
-               sources_root=None, trust_templates: bool = False, fingerprint: str | None = None, passphrase_file=None, source_date_epoch: int | None = None,
-               verbose: bool = False, on_start=None, on_done=None, on_stage=None) -> BundleResult:
+               sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
+               passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
+               on_done=None, on_stage=None) -> BundleResult:
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
@@ -271,7 +271,11 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
-            _refuse_secret_sources(project_path, sources_root, keys_dir, passphrase_file)
+            # Refusals that need only the project and the key, before minutes of building.
+            project = load(project_path, sources_root=sources_root)
+            _refuse_secret_sources(project, keys_dir, passphrase_file)
+            matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+            refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
             report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
                                arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
@@ -281,8 +285,6 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
                 raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
                                 f"see {out_dir / 'build-report.json'}", exit_code=1)
-            profiles = [targets.get(t) for t in dict.fromkeys(r.target for r in report.results)]
-            refuse_unverifiable(signer.key, profiles)
             project = report.project
             name = f"{project.package.name}-{project.package.version}"
             _clean_stale(out_dir, name)
