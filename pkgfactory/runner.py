@@ -15,6 +15,12 @@ Built on ``subprocess_tee.run`` (0.4.x), which has gaps we work around here:
   kills the command's whole process group, children included (they would
   otherwise hold the output pipes open and keep us waiting); since that group
   no longer gets the terminal's Ctrl-C, we pass it on ourselves;
+* a Ctrl-C that asyncio turns into a cancellation while the child is being
+  connected makes asyncio SIGKILL ``timeout`` and then wait for the pipes
+  that ``timeout``'s orphaned tool still holds: a hang for as long as the
+  tool runs. So during a run (in the main thread) SIGINT only sets a flag and
+  is passed on to our children (a second one SIGKILLs their groups); the run
+  then ends normally and we raise KeyboardInterrupt;
 * a missing executable or cwd surfaces as the same bare FileNotFoundError:
   we check both first;
 * it decodes every line as strict UTF-8; a line that is not makes its reader
@@ -39,6 +45,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterable
 
@@ -100,9 +107,12 @@ def run(
             logf.flush()
         started = time.monotonic()
         try:
-            proc = _tee(full_argv, tool, cwd=cwd, env=env, input=input,
-                        out=_Sink(sys.stdout if verbose else None, logf, mask),
-                        err=_Sink(sys.stderr if verbose else None, logf, mask))
+            with _ctrl_c_passed_on() as interrupted:
+                proc = _tee(full_argv, tool, cwd=cwd, env=env, input=input,
+                            out=_Sink(sys.stdout if verbose else None, logf, mask),
+                            err=_Sink(sys.stderr if verbose else None, logf, mask))
+            if interrupted():
+                raise KeyboardInterrupt
         except KeyboardInterrupt:
             if full_argv is not argv:
                 _interrupt_child(full_argv)
@@ -127,6 +137,72 @@ def run(
                else f"failed with exit {proc.returncode}")
         raise PkgfError(f"{tool} {how}" + (f": {mask(reason)}" if reason else "") + where)
     return proc
+
+
+@contextmanager
+def _ctrl_c_passed_on():
+    """SIGINT during a run: remember it and pass it on to our children; yields "was there one?"."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False  # not ours to change; asyncio's own handling applies
+        return
+    count = [0]
+    done = threading.Event()
+    before = set(_children())
+    me = _cmdline(os.getpid())
+
+    def pass_on(sig: int) -> None:
+        # The child may not exist yet, or not have exec'd (a signal to a forked copy of
+        # us is lost at exec): keep trying until it is the tool.
+        while not done.is_set():
+            new = [pid for pid in _children() if pid not in before and _cmdline(pid) not in (me, None)]
+            for pid in new:
+                try:
+                    if sig == signal.SIGKILL and os.getpgid(pid) == pid:
+                        os.killpg(pid, sig)  # timeout's group: the tool and its children
+                    else:
+                        os.kill(pid, sig)
+                except OSError:
+                    pass  # already gone
+            if new:
+                return
+            done.wait(0.05)
+
+    def on_sigint(_signum, _frame):
+        count[0] += 1
+        sig = signal.SIGINT if count[0] == 1 else signal.SIGKILL
+        threading.Thread(target=pass_on, args=(sig,), name="runner-ctrl-c", daemon=True).start()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: count[0] > 0
+    finally:
+        done.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def _children() -> list[int]:
+    """Our direct children in our session (not the passphrase janitor, which has its own)."""
+    me = os.getsid(0)
+    pids = []
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            for pid in map(int, children.read_text().split()):
+                try:
+                    if os.getsid(pid) == me:
+                        pids.append(pid)
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return pids
 
 
 def _interrupt_child(argv: list[str]) -> None:
