@@ -174,11 +174,7 @@ def _ctrl_c_once(pidfile, prelude=""):
     caller = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while not (pidfile.exists() and pidfile.read_text().strip()):
-            assert time.monotonic() < deadline, "tool never started"
-            time.sleep(0.002)
-        tool_pid = int(pidfile.read_text())
+        tool_pid = _tool_pid(pidfile)
         os.killpg(caller.pid, signal.SIGINT)
         try:
             assert caller.wait(timeout=10) != 0
@@ -200,11 +196,7 @@ def test_a_second_ctrl_c_kills_a_tool_that_ignores_the_first(tmp_path):
               f"run(['sh', '-c', 'trap \"\" INT; echo $$ > {pidfile}; sleep 60; echo survived'], timeout=50)\n")
     caller = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while not (pidfile.exists() and pidfile.read_text().strip()):
-            assert time.monotonic() < deadline, "tool never started"
-            time.sleep(0.01)
-        tool_pid = int(pidfile.read_text())
+        tool_pid = _tool_pid(pidfile)
         os.killpg(caller.pid, signal.SIGINT)
         time.sleep(1)
         assert caller.poll() is None and _alive(tool_pid)  # the tool ignores it; we wait for it
@@ -215,6 +207,14 @@ def test_a_second_ctrl_c_kills_a_tool_that_ignores_the_first(tmp_path):
         if caller.poll() is None:
             caller.kill()
             caller.wait()
+
+
+def _tool_pid(pidfile) -> int:
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline, "tool never started"
+        time.sleep(0.002)
+    return int(pidfile.read_text())
 
 
 def _alive(pid):
