@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from pkgfactory import targets
-from pkgfactory.errors import PkgfError
+from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.keys import Keyring, generate_key, refuse_unverifiable
 from pkgfactory.sign.agent import Agent
 from signing_helpers import PASSPHRASE, kill_agent, make_key, watch_processes
@@ -239,3 +240,23 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case):
     finally:
         kill_agent(home)
         kill_agent(tmp_path)
+
+
+def test_passphrase_file_edge_cases(tmp_path):
+    from pkgfactory.keys.passphrase import read_passphrase_file
+
+    f = tmp_path / "pw"
+    f.write_bytes(b"first line\r\nsecond\n")
+    assert read_passphrase_file(f) == "first line"
+    fifo = tmp_path / "fifo"  # as `--passphrase-file <(pass show signing)` hands it over
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"printf 'from a pipe\\n' > {fifo}"])
+    assert read_passphrase_file(fifo) == "from a pipe"
+    writer.wait()
+    for path, message in ((Path("/dev/zero"), "longer than 4096 bytes"), (tmp_path, "cannot read: Is a directory"),
+                          (tmp_path / "none", "cannot read: No such file")):
+        with pytest.raises(InputError, match=message):
+            read_passphrase_file(path)
+    f.write_bytes(b"\xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_passphrase_file(f)

@@ -15,15 +15,21 @@ from pathlib import Path
 from pkgfactory.errors import InputError
 
 ENV_VAR = "PKGF_GPG_PASSPHRASE_FILE"
+_MAX_FILE = 4096
 
 
 def read_passphrase_file(path: str | os.PathLike) -> str:
     """The first line of ``path`` (its line ending dropped)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        # One line is read, and no more than _MAX_FILE: a FIFO (`<(pass show key)`) works,
+        # and /dev/zero given by mistake cannot eat the memory.
+        with open(path, "rb") as f:
+            raw = f.readline(_MAX_FILE + 1)
     except OSError as e:
         raise InputError(f"passphrase file {path}: cannot read: {e.strerror}") from None
+    if len(raw) > _MAX_FILE:
+        raise InputError(f"passphrase file {path}: its first line is longer than {_MAX_FILE} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
