@@ -168,8 +168,13 @@ def test_ctrl_c_while_asyncio_connects_the_pipes(tmp_path):
     _ctrl_c_once(tmp_path / "pid", prelude=_SLOW_CONNECT)
 
 
+# As when started from a terminal: a background job of a shell without job control
+# (nohup ... &, CI runners) inherits SIGINT ignored, and so would our caller.
+_AS_FROM_A_TERMINAL = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
 def _ctrl_c_once(pidfile, prelude=""):
-    script = (prelude + "from pkgfactory.runner import run\n"
+    script = (_AS_FROM_A_TERMINAL + prelude + "from pkgfactory.runner import run\n"
               f"run(['sh', '-c', 'echo $$ > {pidfile}; exec sleep 60'], timeout=50)\n")
     caller = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
                               stderr=subprocess.DEVNULL)
@@ -192,7 +197,7 @@ def _ctrl_c_once(pidfile, prelude=""):
 
 def test_a_second_ctrl_c_kills_a_tool_that_ignores_the_first(tmp_path):
     pidfile = tmp_path / "pid"
-    script = ("from pkgfactory.runner import run\n"
+    script = (_AS_FROM_A_TERMINAL + "from pkgfactory.runner import run\n"
               f"run(['sh', '-c', 'trap \"\" INT; echo $$ > {pidfile}; sleep 60; echo survived'], timeout=50)\n")
     caller = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stderr=subprocess.DEVNULL)
     try:
