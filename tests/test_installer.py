@@ -498,6 +498,26 @@ def test_tampered_bundle_is_refused(shell, case, keys, tmp_path):
     assert "ERROR:" in p.stderr
 
 
+@pytest.mark.parametrize("shell", SHELLS)
+def test_copy_leftovers_of_macos_and_windows_are_refused_with_the_fix(shell, keys, tmp_path):
+    b = make_bundle(tmp_path / "b", keys["good"])
+    root = make_root(tmp_path / "root", "debian-11")
+    for junk in ("._install.sh", "repos/._Packages", ".DS_Store", "sbom/Thumbs.db"):
+        (b / junk).parent.mkdir(parents=True, exist_ok=True)
+        (b / junk).write_bytes(b"\0\5\26\7")
+    p = run(shell, b, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64"})
+    assert p.returncode == 3, out(p)
+    hint = next(line for line in p.stderr.splitlines() if "macOS or Windows" in line)
+    command = hint.split("to delete them: ", 1)[1]
+    subprocess.run(["sh", "-c", command], check=True)
+    p = run(shell, b, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64"})
+    assert p.returncode == 0, out(p)
+    # Any other unlisted file gets no such hint.
+    (b / "repos" / "extra.deb").write_bytes(b"x")
+    p = run(shell, b, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64"})
+    assert p.returncode == 3 and "macOS" not in p.stderr, out(p)
+
+
 # A PATH of the host's tools, less the ones named: the script's own fallbacks get tested.
 def tools_without(tmp_path: Path, *drop: str) -> str:
     d = tmp_path / ("tools-" + hashlib.sha256(" ".join(sorted(drop)).encode()).hexdigest()[:8])
