@@ -223,7 +223,8 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
                              inputs=_inputs(project), profiles={p.id: p for p, _a in matrix})
         # Everything is checked and rendered before anything is built: a broken template or
         # project script is bad input (exit 2, nothing written), not one failed package
-        # among others that were built.
+        # among others that were built. The trial work dirs are removed at once (each holds
+        # copies of the binaries) and made again just before their build.
         jobs = []
         for profile, arch in matrix:
             packager = packager_for(profile)
@@ -233,20 +234,22 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
             result.log = str(log.relative_to(out_dir))
             started = time.monotonic()
             blocking = _check(project, infos, profile, arch, result)
-            plan = None
             if blocking:
                 result.status = "check-failed"
                 result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
             else:
-                plan = packager.prepare(project, profile, arch, own_work / f"{profile.id}-{arch}",
-                                        source_date_epoch=sde, log=log)
-            jobs.append((profile, arch, result, plan, log, time.monotonic() - started))
-        for profile, arch, result, plan, log, prepared_in in jobs:
+                trial = own_work / f"trial-{profile.id}-{arch}"
+                packager.prepare(project, profile, arch, trial, source_date_epoch=sde, log=None)
+                shutil.rmtree(trial, ignore_errors=True)
+            jobs.append((profile, arch, packager, result, log, time.monotonic() - started))
+        for profile, arch, packager, result, log, checked_in in jobs:
             if on_start:
                 on_start(result)
-            started = time.monotonic() - prepared_in
-            if plan is not None:
+            started = time.monotonic() - checked_in
+            if result.status != "check-failed":
                 try:
+                    plan = packager.prepare(project, profile, arch, own_work / f"{profile.id}-{arch}",
+                                            source_date_epoch=sde, log=log)
                     builder.run(plan, log, verbose)
                     final = publish(plan, log, out_dir / profile.id / arch)
                     result.status = "built"

@@ -220,3 +220,22 @@ def test_builder_image_per_family(tmp_path, builder_image, debian_image, hello_b
     status = {x["target"]: x for x in doc["results"]}
     assert status["centos-7"]["status"] == "built"
     assert status["debian-11"]["status"] == "build-failed" and "dpkg-buildpackage" in status["debian-11"]["error"]
+
+
+def test_a_broken_template_builds_nothing(tmp_path, hello_bins):
+    project = copy_example(tmp_path / "p", hello_bins)
+    tdir = project.parent / "packaging" / "templates" / "debian"
+    tdir.mkdir(parents=True)
+    (tdir / "control.j2").write_text("Package: {{ no_such_value }}\n")
+    edit(project, ('# templates = "packaging/templates"', 'templates = "packaging/templates"'))
+    out = tmp_path / "out"
+    argv = ["build", "-c", project, "-o", out, "--builder", "native", "--arch", "x86_64",
+            "--target", "centos-7", "--target", "debian-12"]
+    r = run_cli(*argv)
+    assert r.code == 2 and "--trust-templates" in r.err and len(r.err.strip().splitlines()) == 1, r
+    r = run_cli(*argv, "--trust-templates")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r
+    assert "key 'build.templates'" in r.err and str(tdir / "control.j2") in r.err and "no_such_value" in r.err
+    # centos-7 comes first and its template is fine: still nothing was built or published.
+    assert not (out / "centos-7").exists() and not (out / "build-report.json").exists()
+    assert not (out / ".work").exists()  # the trial work dirs went with the run
