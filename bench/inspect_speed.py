@@ -8,8 +8,6 @@ Uses the real Go test binaries (tests/gobuild.py builds and caches them).
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import subprocess
 import sys
 import tempfile

@@ -10,7 +10,6 @@ also by rename, so an interrupted run never leaves output that looks done.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from pkgfactory import __version__
 from pkgfactory.check import check_binary
+from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
 from pkgfactory.output_lock import output_lock
@@ -89,14 +89,6 @@ class BuildReport:
             "ok": self.ok,
             "results": [r.to_dict() for r in self.results],
         }
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_atomic(path: Path, text: str) -> None:

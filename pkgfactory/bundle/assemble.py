@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import __version__
-from pkgfactory.build import BuildReport, run_build, select, sha256_file
+from pkgfactory.build import BuildReport, run_build, select
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.readme import render_readme
+from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV

@@ -14,7 +14,6 @@ from pkgfactory.errors import InputError
 from pkgfactory.inspect.elf import ElfFacts, MalformedELF, read_elf
 from pkgfactory.inspect.gobuildinfo import GoBuildInfo, MalformedBuildInfo, read_buildinfo
 
-_CHUNK = 1 << 20
 _UPX_MAGIC = b"UPX!"
 
 
@@ -55,11 +54,8 @@ class BinaryInfo:
 
 
 def _sha256(f) -> str:
-    h = hashlib.sha256()
     f.seek(0)
-    while chunk := f.read(_CHUNK):
-        h.update(chunk)
-    return h.hexdigest()
+    return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _is_upx(f, size: int) -> bool:

@@ -19,7 +19,7 @@ from defusedxml import ElementTree
 from pkgfactory.errors import PkgfError
 from pkgfactory.sign.verify import rpm_check, verify_clearsigned, verify_detached
 from pkgfactory.verify.layout import KEY, BadPath, safe_relpath, walk_files
-from pkgfactory.verify.sums import sha256_file
+from pkgfactory.digest import sha256_file
 
 _OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 _REPO = "{http://linux.duke.edu/metadata/repo}"

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from pkgfactory.digest import sha256_file
 from pkgfactory.verify.layout import MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, BadPath, is_sha256, safe_relpath
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def parse_sums(text: str, problems) -> dict[str, str]:
