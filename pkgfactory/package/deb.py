@@ -14,7 +14,6 @@ import tarfile
 from pathlib import Path
 
 from pkgfactory import runner
-from pkgfactory.errors import InputError
 from pkgfactory.package import common
 from pkgfactory.package.plan import WORKDIR, BuildPlan
 from pkgfactory.package.stage import stage
@@ -30,15 +29,6 @@ MAINTSCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 # Debian's /usr/share/common-licenses: DEP-5 copyright files point there.
 COMMON_LICENSES = ("Apache-2.0", "GPL-2", "GPL-3", "LGPL-2", "LGPL-2.1", "LGPL-3", "MPL-1.1", "MPL-2.0",
                    "CC0-1.0", "Artistic", "GFDL-1.2", "GFDL-1.3")
-
-
-def choose_compressor(profile) -> str:
-    allowed = profile.packaging.get("deb_compressors", ["gzip"])
-    for name in COMPRESSORS:
-        if name in allowed:
-            return name
-    raise InputError(f"target {profile.id}: none of the compressors pkgfactory writes "
-                     f"({', '.join(COMPRESSORS)}) is in its deb_compressors ({', '.join(allowed)})")
 
 
 def artifact_name(project: Project, debarch: str) -> str:
@@ -64,7 +54,8 @@ class DebPackager:
 
         debarch = profile.dpkg_arch(arch)
         ctx = build_context(project, profile, arch, "deb", sde)
-        ctx.update(deb_arch=debarch, compressor=choose_compressor(profile),
+        compressor = profile.first_allowed("deb_compressors", COMPRESSORS, ["gzip"], "compressors")
+        ctx.update(deb_arch=debarch, compressor=compressor,
                    common_license=(f"/usr/share/common-licenses/{project.package.license}"
                                    if project.package.license in COMMON_LICENSES else None))
         env = common.template_env(project)

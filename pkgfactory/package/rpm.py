@@ -27,15 +27,6 @@ SCRIPTLETS = ("pre", "post", "preun", "postun")
 _QF = "%{PAYLOADCOMPRESSOR}\\n%{ARCH}\\n[%{REQUIRENAME}\\n]"
 
 
-def choose_payload(profile) -> str:
-    allowed = profile.packaging.get("rpm_payloads", ["gzip"])
-    for name, macro in PAYLOADS.items():
-        if name in allowed:
-            return macro
-    raise InputError(f"target {profile.id}: none of the payload compressors pkgfactory writes "
-                     f"({', '.join(PAYLOADS)}) is in its rpm_payloads ({', '.join(allowed)})")
-
-
 def artifact_name(project: Project, arch: str) -> str:
     p = project.package
     return f"{p.name}-{p.version}-{p.release}.{arch}.rpm"
@@ -60,7 +51,7 @@ class RpmPackager:
         (workdir / "home").mkdir()
 
         ctx = build_context(project, profile, arch, "rpm", sde)
-        ctx["payload"] = choose_payload(profile)
+        ctx["payload"] = PAYLOADS[profile.first_allowed("rpm_payloads", PAYLOADS, ["gzip"], "payload compressors")]
         # Weak dependencies came with rpm 4.12: older rpm ignores them, and an
         # older rpmbuild (a CentOS 7 builder) refuses the tag.
         ctx["weak_deps"] = parse_version(profile.versions.get("rpm", "0")) >= (4, 12)

@@ -38,7 +38,7 @@ def make_yum_repo(repo_dir, rpm_paths: Iterable, profile, log: Path | None = Non
     """
     if profile.family != "rpm":
         raise InputError(f"target {profile.id} is a {profile.family} target: it needs an apt repository")
-    compression = _compression_for(profile)
+    compression = profile.first_allowed("repo_metadata_compression", _COMPRESSIONS, ["gz"], "metadata compressions")
     rpms = unique_files(rpm_paths, ".rpm")
     repo = empty_dir(repo_dir)
     epoch = source_date_epoch(epoch)
@@ -57,15 +57,6 @@ def make_yum_repo(repo_dir, rpm_paths: Iterable, profile, log: Path | None = Non
     _check_repomd(repomd, profile)
     signer.detach_sign(repomd, armor=True)
     return repomd
-
-
-def _compression_for(profile) -> str:
-    allowed = profile.packaging.get("repo_metadata_compression", ["gz"])
-    for c in _COMPRESSIONS:
-        if c in allowed:
-            return c
-    raise InputError(f"target {profile.id}: packaging.repo_metadata_compression lists no compression "
-                     f"createrepo_c can write for it (want one of {', '.join(_COMPRESSIONS)})")
 
 
 def _argv(repo: Path, compression: str, epoch: int | None) -> list[str]:

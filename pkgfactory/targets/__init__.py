@@ -74,6 +74,15 @@ class Profile:
             return "loongarch64"
         return DPKG_ARCH[arch]
 
+    def first_allowed(self, key: str, ours, default: list[str], what: str) -> str:
+        """The first of ``ours`` (our order of preference) that ``packaging.<key>`` allows."""
+        allowed = self.packaging.get(key, default)
+        for name in ours:
+            if name in allowed:
+                return name
+        raise InputError(f"target {self.id}: none of the {what} pkgfactory writes ({', '.join(ours)}) "
+                         f"is in its {key} ({', '.join(allowed)})")
+
     def kernel_for(self, arch: str) -> str:
         a = self.arches.get(arch)
         return (a.kernel if a and a.kernel else None) or self.kernel
