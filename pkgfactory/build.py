@@ -177,13 +177,25 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
                     f.unlink(missing_ok=True)
 
 
+def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
+               trust_templates: bool = False) -> tuple[Project, list]:
+    """The project and its (profile, arch) matrix, or the input error that stops a build."""
+    project = load(project_path, sources_root=sources_root)
+    refuse_untrusted_templates(project, trust_templates)
+    return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+
+
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
               verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
-    project = load(project_path, sources_root=sources_root)
-    refuse_untrusted_templates(project, trust_templates)
-    profiles = resolve_targets(project, targets_dirs)
-    matrix = select(project, profiles, target_ids, arches)
+    project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
+                                 sources_root=sources_root, trust_templates=trust_templates)
+    return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
+                         verbose=verbose, on_start=on_start, on_done=on_done)
+
+
+def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
+                  verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import __version__
-from pkgfactory.build import BuildReport, run_build, select
+from pkgfactory.build import BuildReport, build_planned, plan_build
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.digest import sha256_file
@@ -31,7 +31,6 @@ from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
-from pkgfactory.project import load, resolve_targets
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
@@ -273,15 +272,15 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
             # Refusals that need only the project and the key, before minutes of building.
-            project = load(project_path, sources_root=sources_root)
+            project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
+                                         targets_dirs=targets_dirs, sources_root=sources_root,
+                                         trust_templates=trust_templates)
             _refuse_secret_sources(project, keys_dir, passphrase_file)
-            matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
-            report = run_build(project_path, out_dir=out_dir, builder=builder, target_ids=target_ids,
-                               arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
-                               trust_templates=trust_templates, source_date_epoch=source_date_epoch,
-                               verbose=verbose, on_start=on_start, on_done=on_done)
+            report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
+                                   source_date_epoch=source_date_epoch, verbose=verbose, on_start=on_start,
+                                   on_done=on_done)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
                 raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
