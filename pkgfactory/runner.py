@@ -111,12 +111,13 @@ def run(
                 proc = _tee(full_argv, tool, cwd=cwd, env=env, input=input,
                             out=_Sink(sys.stdout if verbose else None, logf, mask),
                             err=_Sink(sys.stderr if verbose else None, logf, mask))
-            if interrupted():
-                raise KeyboardInterrupt
         except KeyboardInterrupt:
+            # asyncio's own Ctrl-C handling (outside the main thread, or under someone else's handler).
             if full_argv is not argv:
                 _interrupt_child(full_argv)
             raise
+        if interrupted():
+            raise KeyboardInterrupt
         elapsed = time.monotonic() - started
         proc.args = argv
         timed_out = (timeout is not None and proc.returncode in (124, 128 + 9, -9)
@@ -209,14 +210,13 @@ def _interrupt_child(argv: list[str]) -> None:
     # ``timeout`` puts the tool in a process group of its own, out of reach of
     # the terminal's Ctrl-C, and asyncio leaves it running when interrupted.
     # A SIGINT to ``timeout`` is passed on to the whole group.
-    want = [a.encode() for a in argv]
-    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        try:
-            for pid in children.read_text().split():
-                if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1] == want:
-                    os.kill(int(pid), signal.SIGINT)
-        except OSError:
-            pass  # the child is already gone
+    want = b"".join(os.fsencode(a) + b"\0" for a in argv)
+    for pid in _children():
+        if _cmdline(pid) == want:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass  # already gone
 
 
 def _findable(exe: str, path_var: str, cwd) -> bool:
