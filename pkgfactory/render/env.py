@@ -63,18 +63,17 @@ def render(env: jinja2.Environment, name: str, context: dict) -> str:
     except jinja2.TemplateNotFound as e:
         raise InputError(f"template {e.name} not found (needed for {name})") from None
     except jinja2.TemplateSyntaxError as e:
-        raise InputError(f"{_origin(env, e.filename)}template {e.filename or e.name}:{e.lineno}: "
-                         f"{e.message}") from None
+        raise InputError(f"{_where(env, e.filename, e.filename or e.name)}:{e.lineno}: {e.message}") from None
     except jinja2.sandbox.SecurityError as e:
-        where = template.filename if template is not None else name
-        raise InputError(f"{_origin(env, where)}template {where}: refused by the sandbox: {e}") from None
+        raise InputError(f"{_where(env, template and template.filename, name)}: refused by the sandbox: {e}") \
+            from None
     except (jinja2.UndefinedError, jinja2.TemplateRuntimeError) as e:
-        where = template.filename if template is not None and _origin(env, template.filename) else name
-        raise InputError(f"{_origin(env, where)}template {where}: {e}") from None
+        raise InputError(f"{_where(env, template and template.filename, name)}: {e}") from None
 
 
-def _origin(env: jinja2.Environment, filename: str | None) -> str:
+def _where(env: jinja2.Environment, filename: str | None, name: str) -> str:
+    """"template NAME", or for a project's own template "ORIGIN: template /its/path"."""
     root, origin = getattr(env, "pkgf_project_templates", None), getattr(env, "pkgf_origin", None)
     if root is None or origin is None or filename is None or not Path(filename).is_relative_to(root):
-        return ""
-    return f"{origin}: "
+        return f"template {name}"
+    return f"{origin}: template {filename}"
