@@ -26,23 +26,38 @@ builder_options = [
 ]
 
 
-def with_builder_options(f):
-    for opt in reversed(builder_options):
-        f = opt(f)
-    return f
+# What build and bundle read besides the project file, and what they make of it.
+input_options = [
+    click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable)."),
+    click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches."),
+    click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False)),
+    targets_dir_option,
+    sources_root_option,
+    trust_templates_option,
+]
+run_options = [
+    *builder_options,
+    click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live."),
+    json_option,
+]
+
+
+def _with(options):
+    def decorate(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return decorate
+
+
+with_input_options = _with(input_options)
+with_run_options = _with(run_options)
 
 
 @click.command()
 @config_option
-@click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable).")
-@click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches.")
-@click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False))
-@with_builder_options
-@click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live.")
-@json_option
-@targets_dir_option
-@sources_root_option
-@trust_templates_option
+@with_input_options
+@with_run_options
 def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, verbose, as_json,
           targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""

@@ -7,28 +7,19 @@ import click
 
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
-from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
-                                        targets_dir_option, trust_templates_option)
-from pkgfactory.commands.build import config_option, with_builder_options
-from pkgfactory.targets import KNOWN_ARCHES
+from pkgfactory.commands._common import console, emit_json
+from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 
 
 @click.command()
 @config_option
-@click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable).")
-@click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches.")
-@click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False))
+@with_input_options
 @click.option("--keys-dir", default="keys", show_default=True, type=click.Path(file_okay=False),
               help="GnuPG home holding the signing key.")
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
-@with_builder_options
-@click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live.")
-@json_option
-@targets_dir_option
-@sources_root_option
-@trust_templates_option
+@with_run_options
 def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
            image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
     """check → build → sign → index → bundle → self-verify."""
