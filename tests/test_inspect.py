@@ -8,12 +8,13 @@ import subprocess
 
 import pytest
 
+import gobuild
 from fixtures_go import run_cli
 
 
 def go_version_m(path) -> dict:
     """`go version -m -json`, mapped onto our key names."""
-    raw = json.loads(subprocess.run(["go", "version", "-m", "-json", str(path)], capture_output=True,
+    raw = json.loads(subprocess.run([gobuild.go(), "version", "-m", "-json", str(path)], capture_output=True,
                                     text=True, check=True).stdout)
 
     def mod(m):

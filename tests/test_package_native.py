@@ -30,10 +30,6 @@ from pkgfactory.package import DebPackager, RpmPackager, build_native, packager_
 from pkgfactory.package.deb import read_ar
 from pkgfactory.project import load
 
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(t) is None for t in ("rpmbuild", "rpm", "rpm2cpio", "dpkg-buildpackage", "dpkg-deb")),
-    reason="needs rpmbuild, rpm, dpkg-buildpackage and dpkg-deb (scripts/setup.sh installs them)")
-
 SDE = 1732060800  # 2024-11-20, the example's newest changelog entry
 
 

@@ -9,6 +9,7 @@ import pytest
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
+import gobuild
 from pkgfactory.errors import InputError
 from pkgfactory.inspect import inspect_file
 from pkgfactory.sbom import SCHEMA_VERSION, go_semver, sbom_for_binary
@@ -22,7 +23,7 @@ def sbom(path, **kw) -> str:
 
 
 def go_version_m(path) -> dict:
-    return json.loads(subprocess.run(["go", "version", "-m", "-json", str(path)], capture_output=True,
+    return json.loads(subprocess.run([gobuild.go(), "version", "-m", "-json", str(path)], capture_output=True,
                                      text=True, check=True).stdout)
 
 

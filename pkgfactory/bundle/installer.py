@@ -1,4 +1,5 @@
-"""The bundle's ``install.sh``: rendered from ``templates/bundle/install.sh.j2``.
+"""The bundle's ``install.sh``: rendered from ``templates/bundle/install.sh.j2``, which
+assembles one partial per job from ``templates/bundle/install/`` into the one file.
 
 ``render_installer(bundle_meta)`` checks ``bundle_meta`` against the schema
 below and renders the script. Every value reaches the script through the
