@@ -8,7 +8,8 @@ usage() {
 	cat <<'EOF'
 Usage: bash scripts/setup.sh [--with-images] [--tests] [--no-apt]
 
-  1. installs the Debian packages in scripts/apt-packages.txt (apt-get)
+  1. installs the Debian packages in scripts/apt-packages.txt (apt-get), and
+     with --tests also those in scripts/apt-packages-tests.txt
   2. configures podman in /etc/containers/containers.conf (runc, ulimits)
   3. creates .venv and installs pkgfactory with its test extras into it
   4. creates the builder image package builds run in (pkgfactory builder create)
@@ -31,11 +32,11 @@ on_error() {
 }
 trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 
-with_images=0 apt=1
+with_images=0 tests=0 apt=1
 for arg in "$@"; do
 	case $arg in
 	--with-images) with_images=1 ;;
-	--tests) with_images=1 ;;
+	--tests) with_images=1 tests=1 ;;
 	--no-apt) apt=0 ;;
 	-h | --help)
 		usage
@@ -55,27 +56,30 @@ is_root=0
 [ "$(id -u)" = 0 ] && is_root=1
 
 install_packages() {
-	local list=scripts/apt-packages.txt pkg missing=()
-	[ -r "$list" ] || die "$list not found"
-	while read -r pkg; do
-		pkg=${pkg%%#*}
-		pkg=${pkg//[[:space:]]/}
-		[ -n "$pkg" ] || continue
-		if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
-			missing+=("$pkg")
-		fi
-	done <"$list"
+	local list pkg missing=()
+	for list in "$@"; do
+		[ -r "$list" ] || die "$list not found"
+		while read -r pkg; do
+			pkg=${pkg%%#*}
+			pkg=${pkg//[[:space:]]/}
+			[ -n "$pkg" ] || continue
+			if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
+				missing+=("$pkg")
+			fi
+		done <"$list"
+	done
 	if [ ${#missing[@]} -eq 0 ]; then
-		say "Debian packages: all in $list are installed"
+		say "Debian packages: all in $* are installed"
 		return
 	fi
 	[ "$is_root" = 1 ] || die "installing ${missing[*]} needs root: rerun as root, or install them and pass --no-apt"
 	command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 only"
 	say "Debian packages: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get -q update
+	# Another apt run (unattended-upgrades, a second setup) holds the lock for a while: wait for it.
+	apt-get -q -o DPkg::Lock::Timeout=600 update
 	# Recommends would add buildah, lintian's and dnf's optional extras: minutes, unused.
-	apt-get -q install -y --no-install-recommends "${missing[@]}"
+	apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
 }
 
 # Podman's default OCI runtime (crun) fails on these machines and the default
@@ -170,7 +174,11 @@ build_images() {
 }
 
 if [ "$apt" = 1 ]; then
-	install_packages
+	if [ "$tests" = 1 ]; then
+		install_packages scripts/apt-packages.txt scripts/apt-packages-tests.txt
+	else
+		install_packages scripts/apt-packages.txt
+	fi
 else
 	say "Debian packages: skipped (--no-apt)"
 fi
