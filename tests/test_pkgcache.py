@@ -180,3 +180,45 @@ def test_run_all_passes_a_bug_on_after_the_other_units_ran():
     with pytest.raises(ZeroDivisionError):
         schedule.run_all([0, 1, 2, 3], work, jobs=2)
     assert sorted(seen) == [0, 2, 3]
+
+
+_CTRL_C_CHILD = r"""
+import sys, time
+from pkgfactory import runner, schedule
+from pkgfactory.errors import PkgfError
+
+def work(unit):
+    try:
+        runner.run(["sleep", "60"])
+    except PkgfError as e:
+        print("tool ended:", e, flush=True)
+
+print("ready", flush=True)
+try:
+    schedule.run_all([1, 2, 3], work, jobs=2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+print("not interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_reaches_the_tools_of_every_running_build_and_stops_new_ones():
+    import signal
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", _CTRL_C_CHILD], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # both workers' sleeps have started
+        kids = subprocess.run(["pgrep", "-P", str(p.pid), "-x", "sleep"], capture_output=True, text=True).stdout
+        if len(kids.split()) == 2:
+            break
+        time.sleep(0.05)
+    started = time.monotonic()
+    p.send_signal(signal.SIGINT)  # only the Python process, as from `kill -INT`: the tools get it from us
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 130, out
+    assert time.monotonic() - started < 10
+    assert out.count("tool ended:") == 2 and "interrupted" in out  # the third unit never started
