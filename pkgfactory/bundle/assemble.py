@@ -72,7 +72,8 @@ def _project_sources(project):
             yield f"binary[{i}].source.{arch}", src
     for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
         for i, item in enumerate(items, 1):
-            yield f"{kind}[{i}].source", item.source
+            # A directory or glob source is many entries of one table: name that table.
+            yield f"{getattr(item, 'origin', '') or f'{kind}[{i}]'}.source", item.source
     for name in ("preinstall", "postinstall", "preremove", "postremove"):
         script = getattr(project.scripts, name)
         if script is not None:
