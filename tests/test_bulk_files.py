@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hello_example import build_hello, copy_example, edit, toml
+from hello_example import build_hello, copy_example, edit
 from pkgfactory import targets
 from pkgfactory.errors import InputError
 from pkgfactory.package import build_native, packager_for
