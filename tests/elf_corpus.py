@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gobuild import CACHE_ROOT, build_all  # noqa: E402
+from gobuild import CACHE_ROOT, build_all, cache_lock  # noqa: E402
 from gobuild import go as gobuild_go  # noqa: E402
 
 SEED = 20250505
@@ -75,6 +75,11 @@ def extra_go_binaries() -> dict[str, Path]:
     wanted = {name: out / name for name in EXTRA_GO}
     if all(p.exists() for p in wanted.values()):
         return wanted
+    with cache_lock(out):
+        return _build_extra_locked(go, out, wanted)
+
+
+def _build_extra_locked(go: str, out: Path, wanted: dict[str, Path]) -> dict[str, Path]:
     src = out / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text("module example.com/hello\n\ngo 1.21\n")

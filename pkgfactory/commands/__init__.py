@@ -2,6 +2,7 @@
 
 # module name (= the command's name) -> attribute holding the click command/group
 COMMANDS = [
+    ("init", "init"),
     ("targets", "targets"),
     ("probe", "probe"),
     ("inspect", "inspect"),
