@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
+from fixtures_images import STANDINS
 from pkgfactory import targets as tg
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.errors import InputError
@@ -51,7 +52,7 @@ PRETTY_NAME="Kylin Linux Advanced Server V10 (Lance)"
 HOOK = "usr/share/deepin-elf-verify/pkg-hook/10deb-verifysign"
 HOOK_BIN = "usr/sbin/deepin-pkg-install-hook"
 DEVMODE = "var/lib/deepin/developer-mode/enabled"
-STANDIN = Path(__file__).parent / "standins" / "deepin-elf-verify"
+STANDIN = STANDINS / "deepin-elf-verify"
 REFUSAL = ("You cannot install '{}' that failed the verification, please go to Security Center - "
            "Security Tools - Application Security to adjust")
 POLICY_TARGETS = {"uos-v20-desktop": ["x86_64"], "kylin-desktop-v10": ["x86_64"], "kylin-v10-sp3": ["x86_64"]}
@@ -334,22 +335,6 @@ def test_kysec_state_is_reported(shell, pbundle, tmp_path, osr):
 
 
 # --- a real dpkg with a stand-in deepin-elf-verify (Debian 11) ------------------------
-
-@pytest.fixture(scope="module")
-def standin_deb(tmp_path_factory) -> Path:
-    """deepin-elf-verify as a Debian package: the real hook file, a stand-in program, a dpkg pre-invoke hook."""
-    work = tmp_path_factory.mktemp("standin")
-    root = work / "root"
-    shutil.copytree(STANDIN, root, symlinks=True)
-    (root / "DEBIAN").mkdir()
-    (root / "DEBIAN/control").write_text(
-        "Package: deepin-elf-verify\nVersion: 1.3.50.4-1+standin\nArchitecture: all\n"
-        "Maintainer: pkgfactory tests <t@example.invalid>\nDescription: stand-in of UOS's deepin-elf-verify\n")
-    deb = work / "deepin-elf-verify_1.3.50.4-1+standin_all.deb"
-    subprocess.run([need("dpkg-deb"), "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True,
-                   capture_output=True)
-    return deb
-
 
 def in_uos_container(engine, image, bundle: Path, standin: Path, osr: Path, script: str):
     return subprocess.run([engine.path, "run", "--rm", "--network=none", "-v", f"{bundle}:/bundle:ro",
