@@ -390,3 +390,30 @@ def test_real_dpkg_decides_on_prebuilt_packages(keys, tmp_path, container_engine
     text = p.stdout + p.stderr
     assert "supplied already built" in p.stdout and "rc=10" in p.stdout, text
     assert "refused hello-service_1.2.3_" in p.stderr, text
+
+
+# --- the bundle's README.txt ----------------------------------------------------------
+
+def _readme(targets) -> str:
+    from types import SimpleNamespace
+
+    from pkgfactory.bundle.assemble import _readme_meta
+    from pkgfactory.bundle.readme import render_readme
+    package = SimpleNamespace(name="hello-service", version="1.2.3", release="1")
+    report = SimpleNamespace(project=SimpleNamespace(package=package))
+    return render_readme(_readme_meta(report, {"fingerprint": "AB" * 20, "targets": targets, "kernel_modules": []}))
+
+
+def test_readme_tells_the_site_about_uos_and_kylin():
+    text = _readme([target_meta(tg.get("uos-v20-desktop"), ["x86_64", "aarch64"], prebuilt=["aarch64"]),
+                    target_meta(tg.get("kylin-desktop-v10"), ["x86_64"]),
+                    target_meta(tg.get("kylin-v10-sp3"), ["x86_64"]), target_meta(tg.get("debian-11"), ["x86_64"])])
+    section = text.split("4. The targets' own security policies", 1)[1]
+    for words in ("x86_64：软件包由 pkgfactory 构建", "sh install.sh --yes --uos-any-apps-allowed", "「允许任意应用」",
+                  "Allow any apps", "exit 10", "aarch64：软件包为预先构建", "the signature check decides",
+                  "failed the verification", "kylin-desktop-v10, kylin-v10-sp3（麒麟 KySec / Kylin KySec）",
+                  "kysec_set -n exectl -v verified FILE"):
+        assert words in section, (words, section)
+    assert "debian-11" not in section
+    plain = _readme([target_meta(tg.get("debian-11"), ["x86_64"])])
+    assert "security policies" not in plain and plain.endswith("install.sh.\n")

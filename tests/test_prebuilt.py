@@ -203,3 +203,10 @@ def test_prebuilt_the_target_cannot_take_is_not_bundled(vendor, tmp_path, case, 
     assert "check-failed" in r.out and "prebuilt" in r.out and words in r.out, r.out
     assert "bundle not made" in r.err
     assert not (tmp_path / "out" / "hello-service-1.2.0").exists()
+
+
+def test_readme_says_the_uos_packages_were_supplied_prebuilt(made):
+    b, _ = made
+    text = (b / "README.txt").read_text()
+    assert "x86_64：软件包为预先构建后原样提供" in text and "--uos-any-apps-allowed" not in text
+    assert "kylin-v10-sp3（麒麟 KySec / Kylin KySec）" in text

@@ -169,8 +169,15 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
 
 def _readme_meta(report: BuildReport, meta: dict) -> dict:
     p = report.project.package
+
+    def having(key, value):
+        return [{"id": t["id"], "built": [a["name"] for a in t["arches"] if not a["prebuilt"]],
+                 "prebuilt": [a["name"] for a in t["arches"] if a["prebuilt"]]}
+                for t in meta["targets"] if t.get("policy", {}).get(key) == value]
+
     return {"name": p.name, "version": p.version, "release": p.release, "fingerprint": meta["fingerprint"],
-            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]}}
+            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]},
+            "uos": having("deb_signature", "uos-verifysign"), "kysec": having("exec_control", "kysec")}
 
 
 def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int) -> dict:
