@@ -210,3 +210,9 @@ def test_readme_says_the_uos_packages_were_supplied_prebuilt(made):
     text = (b / "README.txt").read_text()
     assert "x86_64：软件包为预先构建后原样提供" in text and "--uos-any-apps-allowed" not in text
     assert "kylin-v10-sp3（麒麟 KySec / Kylin KySec）" in text
+
+
+def test_report_page_marks_the_prebuilt_packages(made):
+    b, _ = made
+    page = (b / "reports/index.html").read_text()
+    assert page.count("prebuilt, supplied as built elsewhere") == 2  # the uos .deb and the kylin .rpm
