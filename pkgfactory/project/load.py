@@ -250,11 +250,10 @@ class _Loader:
             return value
         if not value.startswith("/"):
             raise ValueError(f"{value!r}: give a command name (go) or an absolute path")
-        real = Path(os.path.realpath(value))
-        for inside in {self.sources_root, Path(os.path.realpath(self.root))}:
-            if real.is_relative_to(inside):
-                raise ValueError(f"{value} is inside the project tree ({inside}): a toolchain there is a program "
-                                 "from the project's author; install it elsewhere and point at it")
+        tree = Path(os.path.realpath(self.root))
+        if Path(os.path.realpath(value)).is_relative_to(tree):
+            raise ValueError(f"{value} is inside the project tree ({tree}): a toolchain there is a program "
+                             "from the project's author; install it elsewhere and point at it")
         return value
 
     def file(self, t: Table, cls):
