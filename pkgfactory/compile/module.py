@@ -66,7 +66,7 @@ def read_module(toolchain: GoToolchain, module_dir: Path, sources_root: Path, la
         replaces.append(path)
     commit, modified = _git_state(module_dir)
     return Module(dir=module_dir, path=(data.get("Module") or {}).get("Path", ""), go=go_line,
-                  replaces=tuple(replaces), vendored=(module_dir / "vendor" / "modules.txt").is_file(),
+                  replaces=tuple(replaces), vendored=(module_dir / "vendor").is_dir(),
                   commit=commit, modified=modified)
 
 
