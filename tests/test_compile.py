@@ -274,8 +274,9 @@ def test_two_compiles_are_identical_and_the_second_is_a_cache_hit(tmp_path):
     fresh = compile_json(tmp_path / "elsewhere" / "b" / "pkgfactory.toml", tmp_path / "out3", env=env)["binaries"][0]
     assert fresh["cache"] == "miss" and fresh["env"]["GOCACHE"].startswith(str(tmp_path / "fresh-cache"))
     assert fresh["sha256"] == first["sha256"]
-    # A changed source file is a miss; the output directory inside the module is not source.
-    (tmp_path / "a" / "cmd" / "app" / "main.go").write_text(PURE_GO.replace("app %s", "app2 %s"))
+    # A changed source file is a miss (a change never seen before: the cache outlives sessions); the
+    # output directory inside the module is not source.
+    (tmp_path / "a" / "cmd" / "app" / "main.go").write_text(PURE_GO.replace("app %s", f"app-{os.urandom(8).hex()} %s"))
     changed = compile_json(project, tmp_path / "a" / "dist")["binaries"][0]
     assert changed["cache"] == "miss" and changed["sha256"] != first["sha256"]
     assert compile_json(project, tmp_path / "a" / "dist")["binaries"][0]["cache"] == "hit"
