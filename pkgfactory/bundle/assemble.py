@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import __version__
-from pkgfactory.build import BuildReport, build_planned, plan_build
+from pkgfactory.build import BuildReport, build_planned, compile_defaults, plan_build
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
@@ -272,7 +272,7 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None, prebuilt=None) -> BundleResult:
+               on_done=None, on_stage=None, prebuilt=None, compile_options: dict | None = None) -> BundleResult:
     """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt)."""
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -286,7 +286,9 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             # Refusals that need only the project and the key, before minutes of building.
             project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
                                          targets_dirs=targets_dirs, sources_root=sources_root,
-                                         trust_templates=trust_templates)
+                                         trust_templates=trust_templates,
+                                         compile_options=compile_defaults(out_dir, source_date_epoch, verbose,
+                                                                          compile_options))
             _refuse_secret_sources(project, keys_dir, passphrase_file)
             supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
