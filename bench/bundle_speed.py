@@ -12,7 +12,7 @@ debian-12 on x86_64. Every round runs, back to back and in alternating order:
 
 * the anchor: nfpm per package, rpmsign, createrepo_c, apt-ftparchive, gpg, tar, serial,
   with the compressor pkgfactory's packages use (read back from them);
-* pkgfactory bundle, cold: a new output directory and an empty cache (PKGF_CACHE_DIR);
+* pkgfactory bundle, cold: a new output directory and an empty package cache (PKGF_PACKAGE_CACHE);
 * pkgfactory bundle, warm: the same inputs into another new output directory, same cache.
 
 Ratios are taken per round (cold/anchor, warm/cold) and printed as median (min-max).
@@ -141,7 +141,7 @@ def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
     env = {**ENV, "PKGF_GPG_PASSPHRASE_FILE": str(key.passfile)}
     # Warm-up, not counted: the page cache, the builder image, the anchor's specs.
     warm_out = work / f"{case.name}-warmup"
-    timed(case.pkgf_argv(warm_out, key.home), {**env, "PKGF_CACHE_DIR": str(work / f"{case.name}-cache-w")})
+    timed(case.pkgf_argv(warm_out, key.home), {**env, "PKGF_PACKAGE_CACHE": str(work / f"{case.name}-cache-w")})
     specs, payloads = specs_from(warm_out, case.project.parent)
     anchor_argv = [ANCHOR, None, case.project.parent, key.home, key.fingerprint, key.passfile, *specs]
     anchor_env = {**env, "NFPM": nfpm}
@@ -153,12 +153,12 @@ def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
             "anchor": lambda: timed([a if a is not None else work / f"{case.name}-anchor-{i}" for a in anchor_argv],
                                     anchor_env),
             "cold": lambda: timed(case.pkgf_argv(work / f"{case.name}-cold-{i}", key.home),
-                                  {**env, "PKGF_CACHE_DIR": str(cache)}),
+                                  {**env, "PKGF_PACKAGE_CACHE": str(cache)}),
         }
         order = ["anchor", "cold"] if i % 2 == 0 else ["cold", "anchor"]
         got = {name: steps[name]() for name in order}
         got["warm"] = timed(case.pkgf_argv(work / f"{case.name}-warm-{i}", key.home),
-                            {**env, "PKGF_CACHE_DIR": str(cache)})
+                            {**env, "PKGF_PACKAGE_CACHE": str(cache)})
         report = json.loads((work / f"{case.name}-warm-{i}" / "build-report.json").read_text())
         assert all(r["from_cache"] for r in report["results"]), "the warm run built something"
         serial, parallel = compress_bound(payloads, case.project.parent)

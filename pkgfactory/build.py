@@ -30,6 +30,8 @@ from pkgfactory import __version__, schedule
 from pkgfactory.builder import rpmbuild_version
 from pkgfactory.buildkey import build_key
 from pkgfactory.check import check_binary
+from pkgfactory.check.waivers import apply_waivers
+from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -38,6 +40,7 @@ from pkgfactory.package import packager_for
 from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish_file
 from pkgfactory.pkgcache import PackageCache
+from pkgfactory.prebuilt import take_prebuilt
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
 
 REPORT_NAME = "build-report.json"
@@ -61,6 +64,7 @@ class BuildResult:
     build_key: str | None = None
     from_cache: bool = False  # taken from the package cache, not built in this run
     copy_of: str | None = None  # "target/arch" whose build this run made this package from
+    prebuilt: str | None = None  # the file supplied already built (bundle --prebuilt), taken as it is
 
     @property
     def ok(self) -> bool:
@@ -102,6 +106,7 @@ class BuildReport:
             "host": {"machine": platform.machine(), "python": platform.python_version()},
             "inputs": self.inputs,
             "profiles": {pid: str(p.path) for pid, p in self.profiles.items()},
+            **({"compile": self.project.compile_report} if self.project.compile_report else {}),
             "jobs": self.jobs,
             "ok": self.ok,
             "results": [r.to_dict() for r in self.results],
@@ -157,18 +162,11 @@ def _check(project: Project, infos: dict, profile, arch: str, result: BuildResul
     """Check the binaries for one target × arch; returns the unwaived errors."""
     blocking = []
     for binary in project.binaries:
-        info = infos[(binary.dest, arch)]
-        verdict = check_binary(info, profile, arch)
+        verdict = check_binary(infos[(binary.dest, arch)], profile, arch)
         result.checks.append({"binary": binary.dest, **verdict.to_dict()})
-        for f in verdict.findings:
-            if f.severity != "error":
-                continue
-            waiver = project.waived(profile.id, arch, f.code)
-            if waiver:
-                result.waivers.append({"binary": binary.dest, "code": f.code, "reason": waiver.reason,
-                                       "message": f.message})
-            else:
-                blocking.append(f"{binary.dest}: {f.code}: {f.message}")
+        waived, errors = apply_waivers(project, verdict, binary.dest, profile.id, arch)
+        result.waivers += waived
+        blocking += errors
     return blocking
 
 
@@ -195,20 +193,34 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
 
 
 def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
-               trust_templates: bool = False) -> tuple[Project, list]:
-    """The project and its (profile, arch) matrix, or the input error that stops a build."""
+               trust_templates: bool = False, compile_options: dict | None = None) -> tuple[Project, list]:
+    """The project and its (profile, arch) matrix, or the input error that stops a build.
+
+    A project with [go] is compiled here first (stage 0; ``compile_options`` go to
+    pkgfactory.compile.compiled_project): its binaries' sources are then the compiled files.
+    """
     project = load(project_path, sources_root=sources_root)
     refuse_untrusted_templates(project, trust_templates)
-    return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+    matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+    return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
-              **options) -> BuildReport:
+              compile_options: dict | None = None, **options) -> BuildReport:
+    """``options``: see :class:`Options`."""
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
-                                 sources_root=sources_root, trust_templates=trust_templates)
+                                 sources_root=sources_root, trust_templates=trust_templates,
+                                 compile_options=compile_defaults(out_dir, source_date_epoch,
+                                                                  options.get("verbose", False), compile_options))
     return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
                          **options)
+
+
+def compile_defaults(out_dir, source_date_epoch, verbose, given: dict | None) -> dict:
+    """What the compile stage needs from a build: the output directory is not module source."""
+    return {"exclude": [Path(out_dir).absolute()], "source_date_epoch": source_date_epoch, "verbose": verbose,
+            **(given or {})}
 
 
 @dataclass
@@ -225,15 +237,18 @@ class Options:
 
 
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
-                  **options) -> BuildReport:
+                  prebuilt=None, **options) -> BuildReport:
+    """Build ``matrix``; the (target id, arch) pairs in ``prebuilt`` (from pkgfactory.prebuilt.find_prebuilt)
+    are taken as supplied instead of built. ``options``: see :class:`Options`."""
     opts = Options(**options)
+    prebuilt = prebuilt or {}
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     # Two runs into one output directory would share work directories and overwrite
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
-        return _build_locked(project, matrix, sde, out_dir, builder, opts)
+        return _build_locked(project, matrix, sde, out_dir, builder, opts, prebuilt)
 
 
 @dataclass
@@ -246,6 +261,7 @@ class _Package:
     result: BuildResult
     log: Path
     checked_in: float  # seconds spent checking and keying it
+    prebuilt: Path | None = None  # supplied already built: taken instead of built (pkgfactory.prebuilt)
 
 
 def _inspect(project: Project, matrix) -> dict:
@@ -258,7 +274,8 @@ def _inspect(project: Project, matrix) -> dict:
     return infos
 
 
-def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, opts: Options) -> BuildReport:
+def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, opts: Options,
+                  prebuilt: dict) -> BuildReport:
     logs = out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     work_root = out_dir / ".work"
@@ -272,12 +289,13 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
                              inputs=_inputs(project), profiles={p.id: p for p, _a in matrix},
                              jobs=opts.jobs or schedule.default_jobs(), infos=infos)
+        report.inputs.update({str(f): sha256_file(f) for f in prebuilt.values()})
         # Everything is checked, rendered and keyed before anything is built: a broken
         # template or project script is bad input (exit 2, nothing written), not one failed
         # package among others that were built. The trial work dirs are removed at once
         # (each holds copies of the binaries) and made again just before their build.
-        packages = [_checked(project, infos, profile, arch, sde, own_work, logs, builder)
-                    for profile, arch in matrix]
+        packages = [_checked(project, infos, profile, arch, sde, own_work, logs, builder,
+                             prebuilt.get((profile.id, arch))) for profile, arch in matrix]
         report.results = [p.result for p in packages]
         groups: dict[str, list[_Package]] = {}
         for p in packages:
@@ -287,7 +305,12 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
         if opts.on_plan:
             opts.on_plan(report.results)
         for p in packages:
-            if p.result.status == "check-failed":
+            if p.prebuilt is not None:
+                builds.start(p)
+                started = time.monotonic()
+                take_prebuilt(project, p.profile, p.arch, p.prebuilt, out_dir, p.log, p.result)
+                builds.finish(p, started)
+            elif p.result.status == "check-failed":
                 builds.start(p)
                 builds.finish(p, time.monotonic())
         schedule.run_all(list(groups.values()), builds.build_group, report.jobs)
@@ -301,7 +324,8 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
     return report
 
 
-def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs: Path, builder) -> _Package:
+def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs: Path, builder,
+             prebuilt: Path | None = None) -> _Package:
     """Check the binaries for one target × arch and, when they pass, render it and key the build."""
     packager = packager_for(profile)
     result = BuildResult(target=profile.id, arch=arch, format=packager.format)
@@ -309,8 +333,9 @@ def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs:
     log.unlink(missing_ok=True)
     result.log = str(log.relative_to(logs.parent))
     started = time.monotonic()
-    blocking = _check(project, infos, profile, arch, result)
-    if blocking:
+    if prebuilt is not None:
+        pass  # judged when it is taken instead of built (pkgfactory.prebuilt)
+    elif blocking := _check(project, infos, profile, arch, result):
         result.status = "check-failed"
         result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
     else:
@@ -319,7 +344,7 @@ def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs:
                                 rpmbuild=rpmbuild_version(builder))
         result.build_key = build_key(plan, builder.identity(plan.format), sde)
         shutil.rmtree(trial, ignore_errors=True)
-    return _Package(profile, arch, packager, result, log, time.monotonic() - started)
+    return _Package(profile, arch, packager, result, log, time.monotonic() - started, prebuilt)
 
 
 class _Builds:

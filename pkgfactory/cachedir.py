@@ -1,8 +1,8 @@
-"""Where pkgfactory keeps what it may reuse between runs: ``$PKGF_CACHE_DIR``, else
-``$XDG_CACHE_HOME/pkgfactory``, else ``~/.cache/pkgfactory``.
+"""Where pkgfactory keeps what it can make again: images' rootfs builds, compiled binaries,
+locks, tool versions per builder image id, and (pkgfactory.pkgcache) built packages.
 
-Everything under it is keyed by content (a build key, an image id), so runs from
-several checkouts or users of one home can share it, and deleting it only costs time.
+Everything under it is keyed by content (a build key, an image id), so runs from several
+checkouts or users of one home can share it, and deleting it only costs time.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ENV_VAR = "PKGF_CACHE_DIR"
-
 
 def cache_dir(*parts: str) -> Path:
-    base = os.environ.get(ENV_VAR)
-    if not base:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pkgfactory"
-    return Path(base, *parts)
+    """``$XDG_CACHE_HOME/pkgfactory`` (``~/.cache/pkgfactory``), created on first use; ``parts``
+    name a path below it (not created)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "pkgfactory"
+    path.mkdir(parents=True, exist_ok=True)
+    return path.joinpath(*parts)

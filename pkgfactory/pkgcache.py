@@ -1,4 +1,5 @@
-"""The package cache: unsigned packages by build key, under ``<cache dir>/packages``.
+"""The package cache: unsigned packages by build key, in ``~/.cache/pkgfactory/packages``
+(``$PKGF_PACKAGE_CACHE`` moves it).
 
 An entry is a directory named by its build key holding the package file and
 ``entry.json`` (its name, size and sha256). Entries appear whole or not at all
@@ -22,6 +23,7 @@ from pkgfactory.cachedir import cache_dir
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError
 
+DIR_ENV = "PKGF_PACKAGE_CACHE"  # the cache's directory (default: <cache dir>/packages)
 CAP_ENV = "PKGF_PACKAGE_CACHE_MB"
 DEFAULT_CAP_MB = 4096
 ENTRY = "entry.json"
@@ -40,7 +42,9 @@ def cap_bytes() -> int:
 
 class PackageCache:
     def __init__(self, root: Path | None = None, cap: int | None = None):
-        self.root = Path(root) if root is not None else cache_dir("packages")
+        if root is None:
+            root = os.environ.get(DIR_ENV) or cache_dir("packages")
+        self.root = Path(root)
         self.cap = cap_bytes() if cap is None else cap
 
     def fetch(self, key: str, dest_dir: Path, note=lambda msg: None) -> Path | None:

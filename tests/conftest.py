@@ -20,10 +20,10 @@ def package_cache_dir(tmp_path_factory):
     import os
 
     path = tmp_path_factory.mktemp("pkgf-cache")
-    old = os.environ.get("PKGF_CACHE_DIR")
-    os.environ["PKGF_CACHE_DIR"] = str(path)
+    old = os.environ.get("PKGF_PACKAGE_CACHE")
+    os.environ["PKGF_PACKAGE_CACHE"] = str(path)
     yield path
     if old is None:
-        os.environ.pop("PKGF_CACHE_DIR", None)
+        os.environ.pop("PKGF_PACKAGE_CACHE", None)
     else:
-        os.environ["PKGF_CACHE_DIR"] = old
+        os.environ["PKGF_PACKAGE_CACHE"] = old

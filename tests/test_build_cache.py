@@ -1,6 +1,6 @@
 """Each distinct package is built once: within a run (equal build keys), across runs (the
 package cache), and the same whether builds run one or two at a time. Real builds in the
-builder container; each test has a package cache of its own (PKGF_CACHE_DIR)."""
+builder container; each test has a package cache of its own (PKGF_PACKAGE_CACHE)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def build(project, out, cache, *targets, extra=()):
     args = ["build", "-c", project, "-o", out, "--arch", "x86_64", "--json", *extra]
     for t in targets:
         args += ["--target", t]
-    r = run_cli(*args, env={**os.environ, "PKGF_CACHE_DIR": str(cache)})
+    r = run_cli(*args, env={**os.environ, "PKGF_PACKAGE_CACHE": str(cache)})
     assert r.code == 0, r.err + r.out
     return {x["target"]: x for x in json.loads(r.out)["results"]}
 
@@ -79,7 +79,7 @@ def test_a_warm_run_builds_nothing_and_gives_the_same_packages(warm):
 def test_a_cache_entry_with_a_flipped_byte_is_detected_and_rebuilt(warm, project):
     root, cold, _again = warm
     key = cold["centos-7"]["build_key"]
-    (stored,) = (root / "cache" / "packages" / key).glob("*.rpm")
+    (stored,) = (root / "cache" / key).glob("*.rpm")
     data = bytearray(stored.read_bytes())
     data[len(data) // 2] ^= 0x20
     stored.write_bytes(bytes(data))
@@ -91,7 +91,7 @@ def test_a_cache_entry_with_a_flipped_byte_is_detected_and_rebuilt(warm, project
     assert len(container_runs(root / "third", r)) == 1
     good = (root / "cold" / cold["centos-7"]["artifact"]).read_bytes()
     assert (root / "third" / r["artifact"]).read_bytes() == good
-    (stored,) = (root / "cache" / "packages" / key).glob("*.rpm")
+    (stored,) = (root / "cache" / key).glob("*.rpm")
     assert stored.read_bytes() == good  # the rebuild replaced the bad entry
 
 
@@ -109,4 +109,4 @@ def test_two_jobs_give_the_same_packages_byte_for_byte_as_one(tmp_path, project)
     assert one.keys() == two.keys()
     for target in one:
         assert (out1 / one[target]["artifact"]).read_bytes() == (out2 / two[target]["artifact"]).read_bytes()
-    assert not (tmp_path / "cache" / "packages").exists()  # --no-cache neither read nor filled it
+    assert not (tmp_path / "cache").exists()  # --no-cache neither read nor filled it

@@ -9,6 +9,7 @@ from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
 from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, trust_templates_option)
+from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
 from pkgfactory.engine import ENGINES
 from pkgfactory.targets import KNOWN_ARCHES
@@ -41,7 +42,7 @@ run_options = [
                  help="Packages built at once (default: one per core)."),
     click.option("--no-cache", "no_cache", is_flag=True,
                  help="Build every package, neither reading nor filling the package cache "
-                      "(~/.cache/pkgfactory/packages; PKGF_CACHE_DIR moves it)."),
+                      "(~/.cache/pkgfactory/packages; PKGF_PACKAGE_CACHE moves it)."),
     click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live (several builds interleave)."),
     json_option,
 ]
@@ -75,7 +76,8 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
         report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
                            arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                            trust_templates=trust_templates, verbose=verbose and not as_json, jobs=jobs,
-                           cache=not no_cache, **display.options())
+                           cache=not no_cache, compile_options=Progress(as_json, verbose).options(),
+                           **display.options())
     if as_json:
         emit_json(report.to_dict())
     else:

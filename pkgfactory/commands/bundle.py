@@ -9,6 +9,7 @@ from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
 from pkgfactory.commands._common import console, emit_json
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
+from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
 
 
@@ -20,9 +21,13 @@ from pkgfactory.commands.progress import BuildDisplay
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
+@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
+                   "checked and bundled as they are instead of built (docs/project-file.md).")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
-           image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root, trust_templates):
+def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, prebuilt_dir, builder,
+           engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
+           trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -39,7 +44,8 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
                             arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                             trust_templates=trust_templates, fingerprint=fingerprint,
                             passphrase_file=passphrase_file, verbose=verbose and not quiet, jobs=jobs,
-                            cache=not no_cache, on_stage=stage, **display.options())
+                            cache=not no_cache, on_stage=stage, prebuilt=prebuilt_dir,
+                            compile_options=Progress(quiet, verbose).options(), **display.options())
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

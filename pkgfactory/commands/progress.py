@@ -102,7 +102,8 @@ class BuildDisplay:
     def _lines(self, r):
         how = " from the package cache" if r.from_cache else (f", copy of {r.copy_of}'s build" if r.copy_of else "")
         if self.lines == "bundle":
-            status = f"[green]built[/]{how}" if r.ok else f"[red]{r.status}[/]: {r.error}"
+            built = "[green]prebuilt, taken as supplied[/]" if r.prebuilt else f"[green]built[/]{how}"
+            status = built if r.ok else f"[red]{r.status}[/]: {r.error}"
             yield f"  {r.target} {r.arch}: {status}"
             return
         yield f"[bold]{r.target}[/] {r.arch} ({r.format}) …"
