@@ -22,6 +22,8 @@ from pathlib import Path
 
 from pkgfactory import __version__
 from pkgfactory.check import check_binary
+from pkgfactory.check.waivers import apply_waivers
+from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -29,6 +31,7 @@ from pkgfactory.output_lock import output_lock
 from pkgfactory.package import packager_for
 from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish
+from pkgfactory.prebuilt import take_prebuilt
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
 
 REPORT_NAME = "build-report.json"
@@ -48,6 +51,7 @@ class BuildResult:
     log: str | None = None
     checks: list[dict] = field(default_factory=list)
     waivers: list[dict] = field(default_factory=list)
+    prebuilt: str | None = None  # the file supplied already built (bundle --prebuilt), taken as it is
 
     @property
     def ok(self) -> bool:
@@ -86,6 +90,7 @@ class BuildReport:
             "host": {"machine": platform.machine(), "python": platform.python_version()},
             "inputs": self.inputs,
             "profiles": {pid: str(p.path) for pid, p in self.profiles.items()},
+            **({"compile": self.project.compile_report} if self.project.compile_report else {}),
             "ok": self.ok,
             "results": [r.to_dict() for r in self.results],
         }
@@ -140,18 +145,11 @@ def _check(project: Project, infos: dict, profile, arch: str, result: BuildResul
     """Check the binaries for one target × arch; returns the unwaived errors."""
     blocking = []
     for binary in project.binaries:
-        info = infos[(binary.dest, arch)]
-        verdict = check_binary(info, profile, arch)
+        verdict = check_binary(infos[(binary.dest, arch)], profile, arch)
         result.checks.append({"binary": binary.dest, **verdict.to_dict()})
-        for f in verdict.findings:
-            if f.severity != "error":
-                continue
-            waiver = project.waived(profile.id, arch, f.code)
-            if waiver:
-                result.waivers.append({"binary": binary.dest, "code": f.code, "reason": waiver.reason,
-                                       "message": f.message})
-            else:
-                blocking.append(f"{binary.dest}: {f.code}: {f.message}")
+        waived, errors = apply_waivers(project, verdict, binary.dest, profile.id, arch)
+        result.waivers += waived
+        blocking += errors
     return blocking
 
 
@@ -178,35 +176,50 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
 
 
 def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
-               trust_templates: bool = False) -> tuple[Project, list]:
-    """The project and its (profile, arch) matrix, or the input error that stops a build."""
+               trust_templates: bool = False, compile_options: dict | None = None) -> tuple[Project, list]:
+    """The project and its (profile, arch) matrix, or the input error that stops a build.
+
+    A project with [go] is compiled here first (stage 0; ``compile_options`` go to
+    pkgfactory.compile.compiled_project): its binaries' sources are then the compiled files.
+    """
     project = load(project_path, sources_root=sources_root)
     refuse_untrusted_templates(project, trust_templates)
-    return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+    matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+    return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
-              verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
+              verbose: bool = False, on_start=None, on_done=None, compile_options: dict | None = None) -> BuildReport:
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
-                                 sources_root=sources_root, trust_templates=trust_templates)
+                                 sources_root=sources_root, trust_templates=trust_templates,
+                                 compile_options=compile_defaults(out_dir, source_date_epoch, verbose,
+                                                                  compile_options))
     return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
                          verbose=verbose, on_start=on_start, on_done=on_done)
 
 
+def compile_defaults(out_dir, source_date_epoch, verbose, given: dict | None) -> dict:
+    """What the compile stage needs from a build: the output directory is not module source."""
+    return {"exclude": [Path(out_dir).absolute()], "source_date_epoch": source_date_epoch, "verbose": verbose,
+            **(given or {})}
+
+
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
-                  verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
+                  verbose: bool = False, on_start=None, on_done=None, prebuilt=None) -> BuildReport:
+    """Build ``matrix``; the (target id, arch) pairs in ``prebuilt`` (from pkgfactory.prebuilt.find_prebuilt)
+    are taken as supplied instead of built."""
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     # Two runs into one output directory would share work directories and overwrite
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
-        return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done)
+        return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done, prebuilt or {})
 
 
 def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, verbose, on_start,
-                  on_done) -> BuildReport:
+                  on_done, prebuilt: dict) -> BuildReport:
     logs = out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     work_root = out_dir / ".work"
@@ -225,6 +238,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
                              inputs=_inputs(project), profiles={p.id: p for p, _a in matrix})
+        report.inputs.update({str(f): sha256_file(f) for f in prebuilt.values()})
         # Everything is checked and rendered before anything is built: a broken template or
         # project script is bad input (exit 2, nothing written), not one failed package
         # among others that were built. The trial work dirs are removed at once (each holds
@@ -237,8 +251,9 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
             log.unlink(missing_ok=True)
             result.log = str(log.relative_to(out_dir))
             started = time.monotonic()
-            blocking = _check(project, infos, profile, arch, result)
-            if blocking:
+            if (profile.id, arch) in prebuilt:
+                pass  # judged when it is taken instead of built (pkgfactory.prebuilt)
+            elif blocking := _check(project, infos, profile, arch, result):
                 result.status = "check-failed"
                 result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
             else:
@@ -250,7 +265,9 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
             if on_start:
                 on_start(result)
             started = time.monotonic() - checked_in
-            if result.status != "check-failed":
+            if (profile.id, arch) in prebuilt:
+                take_prebuilt(project, profile, arch, prebuilt[(profile.id, arch)], out_dir, log, result)
+            elif result.status != "check-failed":
                 try:
                     plan = packager.prepare(project, profile, arch, own_work / f"{profile.id}-{arch}",
                                             source_date_epoch=sde, log=log)

@@ -68,3 +68,16 @@ def test_unknown_target_and_bad_arch(go_binaries):
     assert r.code == 2 and "unknown target 'windows-95'" in r.err and len(r.err.strip().splitlines()) == 1
     r = run_cli("check", go_binaries["static"], "--target", "centos-7", "--arch", "sparc")
     assert r.code == 2 and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("option", ["--binary", "--from-nfpm"])
+def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
+    out = tmp_path / "out" / "pkgfactory.toml"
+    out.parent.mkdir()
+    for name, path in bad_inputs.items():
+        r = run_cli("init", option, path, "-o", out)
+        assert r.code == 2, (name, r)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
+        assert str(path) in lines[0], name
+        assert r.out == "" and not out.exists(), name

@@ -1,8 +1,9 @@
 """`pkgfactory bundle` end to end and `pkgfactory verify` against tampering.
 
-One bundle (debian-11, debian-12, centos-7, kylin-v10-sp3; x86_64) is made with a
-passphrase-protected key; it is installed for real in a Debian 11 container with
-no network, read by dnf, then copied and tampered with, file kind by file kind.
+One bundle (debian-11, debian-12, centos-7, kylin-v10-sp3; x86_64) is made from the
+example's Go source ([go]: compiled first) with a passphrase-protected key; it is
+installed for real in a Debian 11 container with no network, read by dnf, then
+copied and tampered with, file kind by file kind.
 """
 
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
-from hello_example import build_hello, copy_example
+from hello_example import copy_example_source
 from signing_helpers import PASSPHRASE, kill_agent, make_key
 
 pytestmark = pytest.mark.container
@@ -28,14 +29,14 @@ TARGETS = ["debian-11", "debian-12", "centos-7", "kylin-v10-sp3"]
 def made(tmp_path_factory, container_engine):
     assert run_cli("builder", "create").code == 0
     root = tmp_path_factory.mktemp("bundle")
-    project = copy_example(root / "project", build_hello(tmp_path_factory.mktemp("bins")))
+    project = copy_example_source(root / "project")
     key = make_key(root / "keys", passphrase=PASSPHRASE)
     pfile = root / "passphrase"
     pfile.write_text(PASSPHRASE + "\n")
+    env = dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
     args = ["bundle", "-c", project, "-o", root / "out", "--keys-dir", key.home, "--arch", "x86_64", "--json"]
     for t in TARGETS:
         args += ["--target", t]
-    env = dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
     r = run_cli(*args, env=env)
     assert r.code == 0, r.err + r.out
     doc = json.loads(r.out)
@@ -57,8 +58,11 @@ def test_layout_and_archive(made):
     assert manifest["key"]["fingerprint"] == key.fingerprint
     assert sorted(manifest["targets"]) == sorted(TARGETS)
     assert {p["format"] for p in manifest["packages"]} == {"rpm", "deb"}
+    (compiled,) = json.loads((bundle / "reports" / "build-report.json").read_text())["compile"]["binaries"]
+    assert compiled["arch"] == "x86_64" and sorted(compiled["targets"]) == sorted(TARGETS) and not compiled["cgo"]
     sbom = json.loads((bundle / "sbom" / "hello-service-x86_64.cdx.json").read_text())
     assert sbom["bomFormat"] == "CycloneDX"
+    assert key.fingerprint in (bundle / "reports/index.html").read_text()  # tests/test_bundle_page.py reads it
     readme = (bundle / "README.txt").read_text()
     assert key.fingerprint in readme and "安装" in readme and "Install" in readme
     with tarfile.open(root / "out" / "hello-service-1.2.0.tar") as tar:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import __version__
-from pkgfactory.build import BuildReport, build_planned, plan_build
+from pkgfactory.build import BuildReport, build_planned, compile_defaults, plan_build
 from pkgfactory.bundle.installer import render_installer, target_meta
+from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
@@ -31,6 +32,7 @@ from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
+from pkgfactory.prebuilt import find_prebuilt
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
@@ -71,7 +73,8 @@ def _project_sources(project):
             yield f"binary[{i}].source.{arch}", src
     for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
         for i, item in enumerate(items, 1):
-            yield f"{kind}[{i}].source", item.source
+            # A directory or glob source is many entries of one table: name that table.
+            yield f"{getattr(item, 'origin', '') or f'{kind}[{i}]'}.source", item.source
     for name in ("preinstall", "postinstall", "preremove", "postremove"):
         script = getattr(project.scripts, name)
         if script is not None:
@@ -109,7 +112,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
                 signer.sign_rpms([rpm], v3=profile.packaging.get("rpm_signature", "v3") == "v3")
                 repo = stage / "repos" / "rpm" / target_id / r.arch
                 make_yum_repo(repo, [rpm], profile, log, signer=signer, epoch=sde)
-                packages.append({"target": target_id, "arch": r.arch, "format": "rpm",
+                packages.append({"target": target_id, "arch": r.arch, "format": "rpm", "prebuilt": bool(r.prebuilt),
                                  "path": (repo / "Packages" / rpm.name).relative_to(stage).as_posix()})
         else:
             repo = stage / "repos" / "deb" / target_id
@@ -118,7 +121,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
                           date=sde, label=report.project.package.name)
             for r in results:
                 found = next(repo.rglob(Path(r.artifact).name))
-                packages.append({"target": target_id, "arch": r.arch, "format": "deb",
+                packages.append({"target": target_id, "arch": r.arch, "format": "deb", "prebuilt": bool(r.prebuilt),
                                  "path": found.relative_to(stage).as_posix()})
     shutil.rmtree(stage / ".signing", ignore_errors=True)
     return packages
@@ -151,8 +154,9 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     project = report.project
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
-        arches = [r.arch for r in report.results if r.target == target_id]
-        tlist.append(target_meta(report.profiles[target_id], arches))
+        results = [r for r in report.results if r.target == target_id]
+        tlist.append(target_meta(report.profiles[target_id], [r.arch for r in results],
+                                 prebuilt=[r.arch for r in results if r.prebuilt]))
     k = project.kernel
     return {
         "name": project.package.name,
@@ -167,8 +171,15 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
 
 def _readme_meta(report: BuildReport, meta: dict) -> dict:
     p = report.project.package
+
+    def having(key, value):
+        return [{"id": t["id"], "built": [a["name"] for a in t["arches"] if not a["prebuilt"]],
+                 "prebuilt": [a["name"] for a in t["arches"] if a["prebuilt"]]}
+                for t in meta["targets"] if t.get("policy", {}).get(key) == value]
+
     return {"name": p.name, "version": p.version, "release": p.release, "fingerprint": meta["fingerprint"],
-            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]}}
+            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]},
+            "uos": having("deb_signature", "uos-verifysign"), "kysec": having("exec_control", "kysec")}
 
 
 def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int) -> dict:
@@ -261,7 +272,8 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None) -> BundleResult:
+               on_done=None, on_stage=None, prebuilt=None, compile_options: dict | None = None) -> BundleResult:
+    """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt)."""
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
@@ -274,13 +286,16 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             # Refusals that need only the project and the key, before minutes of building.
             project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
                                          targets_dirs=targets_dirs, sources_root=sources_root,
-                                         trust_templates=trust_templates)
+                                         trust_templates=trust_templates,
+                                         compile_options=compile_defaults(out_dir, source_date_epoch, verbose,
+                                                                          compile_options))
             _refuse_secret_sources(project, keys_dir, passphrase_file)
+            supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
             report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
                                    source_date_epoch=source_date_epoch, verbose=verbose, on_start=on_start,
-                                   on_done=on_done)
+                                   on_done=on_done, prebuilt=supplied)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
                 raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
@@ -302,6 +317,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             (stage / "install.sh").write_text(render_installer(meta))
             os.chmod(stage / "install.sh", 0o755)
             (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
+            write_page(stage, report, packages, signer.fingerprint, meta, log)
             manifest = _manifest(stage, report, packages, signer.fingerprint, sde)
             (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             _sums(stage)

@@ -45,8 +45,15 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
                                 # names repos/rpm/<id>/<name>/
              "deb_arch": str | None,  # dpkg's name (amd64, arm64, loongarch64 on
                                 # old-world LoongArch, ...); required for deb
-             "glibc": str | None},    # per-arch glibc floor; None = the target's
+             "glibc": str | None,     # per-arch glibc floor; None = the target's
+             "prebuilt": bool}, # optional (False): the package for this arch was
+                                # supplied already built (bundle --prebuilt), e.g.
+                                # signed by UnionTech, so a signature policy decides
+                                # on it rather than install.sh refusing beforehand
           ],
+          "policy": {key: value},  # optional ({}): the profile's [policy], each
+                                # pair one of pkgfactory/data/policies.toml; the
+                                # preflight (install/policy.sh.j2) checks each
         },
       ],
     }
@@ -70,7 +77,7 @@ from jinja2.exceptions import TemplateRuntimeError
 from pkgfactory.errors import InputError
 from pkgfactory.render.env import environment, render
 from pkgfactory.render.escape import _one_line
-from pkgfactory.targets import FAMILIES, KNOWN_ARCHES
+from pkgfactory.targets import FAMILIES, KNOWN_ARCHES, policies
 
 TEMPLATE = "bundle/install.sh.j2"
 
@@ -84,8 +91,8 @@ _DEB_ARCH = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FPR = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
 
 _TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
-_TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches"}
-_ARCH_KEYS = {"name", "deb_arch", "glibc"}
+_TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches", "policy"}
+_ARCH_KEYS = {"name", "deb_arch", "glibc", "prebuilt"}
 
 
 def slug(name: str) -> str:
@@ -102,11 +109,12 @@ def render_installer(bundle_meta: dict) -> str:
     return render(env, TEMPLATE, _context(bundle_meta))
 
 
-def target_meta(profile, arches, suite: str | None = None) -> dict:
+def target_meta(profile, arches, suite: str | None = None, prebuilt=()) -> dict:
     """The ``targets`` entry for ``profile`` built for ``arches`` (our arch names).
 
     ``suite`` defaults to the profile id for deb targets (the bundle's apt
-    repository is laid out with the target id as suite).
+    repository is laid out with the target id as suite). ``prebuilt``: the
+    arches whose package was supplied already built.
     """
     entries = []
     for a in arches:
@@ -117,6 +125,7 @@ def target_meta(profile, arches, suite: str | None = None) -> dict:
             "name": a,
             "deb_arch": profile.dpkg_arch(a) if profile.family == "deb" else None,
             "glibc": glibc if glibc != profile.glibc else None,
+            "prebuilt": a in prebuilt,
         })
     return {
         "id": profile.id,
@@ -126,6 +135,7 @@ def target_meta(profile, arches, suite: str | None = None) -> dict:
         "glibc": profile.glibc,
         "identify": {k: list(v) for k, v in profile.identify.items()},
         "arches": entries,
+        "policy": dict(profile.policy),
     }
 
 
@@ -201,6 +211,16 @@ def _identify(value, where: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _policy(value, family: str, where: str) -> str:
+    """The target's policies as install.sh reads them: "key=value ..." words."""
+    if not isinstance(value, dict):
+        _fail(where, "must be a mapping of policy key to value")
+    try:
+        return " ".join(policies.lookup(k, v, family, where).word for k, v in sorted(value.items()))
+    except InputError as e:
+        raise InputError(f"bundle_meta: {e}") from None
+
+
 def _target(t, where: str) -> dict:
     _keys(t, _TARGET_KEYS, _TARGET_KEYS - {"suite"}, where)
     tid = _match(t["id"], _ID, f"{where}.id", "a target id")
@@ -231,9 +251,13 @@ def _target(t, where: str) -> dict:
             _fail(f"{w}.deb_arch", "rpm targets have no dpkg architecture")
         ag = a.get("glibc")
         ag = glibc if ag is None else _match(ag, _GLIBC, f"{w}.glibc", "a glibc version")
-        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag})
+        prebuilt = a.get("prebuilt", False)
+        if not isinstance(prebuilt, bool):
+            _fail(f"{w}.prebuilt", "must be true or false")
+        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "prebuilt": "1" if prebuilt else ""})
     return {
         "id": tid,
+        "policy": _policy(t.get("policy", {}), family, f"{where}.policy"),
         "name": _text(t["name"], f"{where}.name"),
         "family": family,
         "suite": suite or "",

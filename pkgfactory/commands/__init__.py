@@ -4,12 +4,14 @@ import importlib
 
 # module name -> attribute holding the click command/group
 COMMANDS = [
+    ("init", "init"),
     ("targets", "targets"),
     ("probe", "probe"),
     ("inspect", "inspect"),
     ("check", "check"),
     ("keys", "keys"),
     ("builder", "builder"),
+    ("compile", "compile_"),
     ("build", "build"),
     ("bundle", "bundle"),
     ("verify", "verify"),

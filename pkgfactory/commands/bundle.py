@@ -9,6 +9,7 @@ from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
 from pkgfactory.commands._common import console, emit_json
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
+from pkgfactory.commands.compile import Progress
 
 
 @click.command()
@@ -19,9 +20,12 @@ from pkgfactory.commands.build import config_option, with_input_options, with_ru
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
+@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
+                   "checked and bundled as they are instead of built (docs/project-file.md).")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
-           image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
+def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, prebuilt_dir, builder,
+           engine, image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -32,7 +36,8 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
 
     def done(r):
         if not quiet:
-            status = "[green]built[/]" if r.ok else f"[red]{r.status}[/]: {r.error}"
+            status = (("[green]prebuilt, taken as supplied[/]" if r.prebuilt else "[green]built[/]") if r.ok
+                      else f"[red]{r.status}[/]: {r.error}")
             out.print(f"  {r.target} {r.arch}: {status}")
 
     result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
@@ -41,7 +46,8 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
                         arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                         trust_templates=trust_templates, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
-                        on_stage=stage)
+                        on_stage=stage, prebuilt=prebuilt_dir,
+                        compile_options=Progress(quiet, verbose).options())
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pkgfactory.errors import InputError
+from pkgfactory.targets import policies
 from pkgfactory.versions import parse_version
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -52,6 +53,8 @@ class Profile:
     sources: dict[str, str]
     path: Path
     notes: str = ""
+    # [policy]: security policies the OS enforces on packages (pkgfactory/data/policies.toml).
+    policy: dict[str, str] = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -200,6 +203,7 @@ def parse_profile(data: dict, path: Path) -> Profile:
         sources=data.get("sources", {}),
         path=path,
         notes=data.get("notes", ""),
+        policy=policies.parse(data.get("policy", {}), family, f"{where} [policy]"),
         raw=data,
     )
 
