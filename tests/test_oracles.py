@@ -186,10 +186,8 @@ def oracle_project(dest: Path, bins: dict[str, Path], version: str) -> Path:
     for s in ("preinstall", "postinstall", "preremove", "postremove"):
         (f.parent / f"{s}.sh").write_text(f'echo "{s} $PKGF_ACTION $*" >> /calls.log\n')
     targets_line = "targets = [" + ", ".join(f'"{t}"' for t in sorted(PROFILES)) + "]"
-    sources = "\n".join(f'{arch} = "dist/hello-service-{arch}"' for arch in bins)
     edit(f, ('targets = ["centos-7", "kylin-v10-sp3", "uos-v20-desktop", "debian-11", "debian-12"]', targets_line),
          ('arches = ["x86_64", "aarch64"]', "arches = [" + ", ".join(f'"{a}"' for a in bins) + "]"),
-         ('x86_64 = "dist/hello-service-x86_64"\naarch64 = "dist/hello-service-aarch64"', sources),
          ('postinstall = "packaging/postinstall.sh"',
           'preinstall = "preinstall.sh"\npostinstall = "postinstall.sh"\n'
           'preremove = "preremove.sh"\npostremove = "postremove.sh"'),

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -250,12 +251,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tool output live")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    releases = args.releases or list(recipes()["release"])
     try:
         engine = find_engine()
-        for release in args.releases or list(recipes()["release"]):
+        for release in releases:
+            if release not in recipes()["release"]:
+                raise PkgfError(f"no recipe for rpm {release} in {RECIPES} (known: {', '.join(recipes()['release'])})")
+        if any("sha256" in recipes()["release"][r] for r in releases):
+            _base_image(engine, log=args.log, verbose=args.verbose)
+
+        def build(release: str) -> str:
             t0 = time.monotonic()
             tag = ensure_image(engine, release, log=args.log, verbose=args.verbose)
-            print(f"{tag}: ready ({time.monotonic() - t0:.0f}s)", flush=True)
+            return f"{tag}: ready ({time.monotonic() - t0:.0f}s)"
+
+        # Two at a time: autoreconf and configure run on one core, so a second build fills the other.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for line in pool.map(build, releases):
+                print(line, flush=True)
     except PkgfError as e:
         print(f"oracles: error: {e}", file=sys.stderr)
         return e.exit_code
