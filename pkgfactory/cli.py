@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -11,7 +12,23 @@ from pkgfactory.errors import PkgfError
 
 
 class _Group(click.Group):
-    """Turns every expected failure into one line on stderr and an exit code."""
+    """Turns every expected failure into one line on stderr and an exit code.
+
+    Sub-commands are imported when named (``lazy``: command name -> module and
+    attribute): `pkgfactory inspect` must not pay for the packagers, signing and
+    rich's tables on every call. `--help` names them all, and so imports them all.
+    """
+
+    lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            module, attr = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
 
     def invoke(self, ctx):
         try:
