@@ -162,7 +162,7 @@ def test_rpm_check_reads_the_artifact(example, tmp_path):
     """A zstd payload (forced behind our back) is caught after the build and never published."""
     profile = targets.get("centos-7")
     plan = RpmPackager().prepare(load(example), profile, "x86_64", tmp_path / "w")
-    edit(plan.workdir / "rpmbuild/SPECS/hello-service.spec", ("w6.xzdio", "w19.zstdio"))
+    edit(plan.workdir / "rpmbuild/SPECS/hello-service.spec", ("w1.xzdio", "w19.zstdio"))
     with pytest.raises(PkgfError) as e:
         build_native(plan, dest_dir=tmp_path / "out")
     assert "rpmlib(PayloadIsZstd)" in str(e.value) and "payload is zstd-compressed" in str(e.value)

@@ -98,7 +98,7 @@ def _prepare(project_file, target, arch="x86_64", tmp=None):
 def test_rpm_tree(project_file):
     plan = _prepare(project_file, "centos-7")
     spec = (plan.workdir / "rpmbuild/SPECS/hello-service.spec").read_text()
-    assert "%define _binary_payload w6.xzdio" in spec
+    assert "%define _binary_payload w1.xzdio" in spec  # no rpmbuild version given: not threaded
     assert "%define _use_weak_usergroup_deps 1" in spec and "%define _buildhost pkgfactory" in spec
     assert "%config(noreplace) %attr(0640,root,hello) /etc/hello-service/hello.conf" in spec
     assert "%dir %attr(0750,hello,hello) /var/lib/hello-service" in spec
@@ -120,7 +120,7 @@ def test_deb_tree(project_file):
     control = (d / "control").read_text()
     assert "Architecture: arm64" in control and "Recommends: ca-certificates" in control
     assert (d / "conffiles").read_text() == "/etc/hello-service/hello.conf\n"
-    assert "-Zxz" in (d / "rules").read_text()
+    assert "-Zxz -z1 " in (d / "rules").read_text()
     assert sorted(p.name for p in d.iterdir() if p.name in ("preinst", "postinst", "prerm", "postrm")) == \
         ["postinst", "postrm", "prerm"]  # no preinst: nothing to do before unpacking
     assert (plan.workdir / "src/root/lib/systemd/system/hello-service.service").is_file()
@@ -141,6 +141,23 @@ def test_compressor_follows_profile(project_file):
                                rpmprof.path)
     plan = RpmPackager().prepare(project, gz, "x86_64", project_file.parent.parent / "w")
     assert "%define _binary_payload w9.gzdio" in (plan.workdir / "rpmbuild/SPECS/hello-service.spec").read_text()
+
+
+def test_xz_level(project_file):
+    """build.xz_level sets both formats' xz preset; the threads come only with an rpmbuild that reads them."""
+    edit(project_file, ("[build]\n", "[build]\nxz_level = 6\n"))
+    project = load(project_file)
+    work = project_file.parent.parent
+    plan = RpmPackager().prepare(project, targets.get("centos-7"), "x86_64", work / "w", rpmbuild="4.18.0")
+    assert "%define _binary_payload w6T2.xzdio" in (plan.workdir / "rpmbuild/SPECS/hello-service.spec").read_text()
+    plan = RpmPackager().prepare(project, targets.get("centos-7"), "x86_64", work / "w", rpmbuild="4.11.3")
+    assert "%define _binary_payload w6.xzdio" in (plan.workdir / "rpmbuild/SPECS/hello-service.spec").read_text()
+    plan = DebPackager().prepare(project, targets.get("debian-12"), "x86_64", work / "w")
+    assert "-Zxz -z6 " in (plan.workdir / "src/debian/rules").read_text()
+    for bad, why in (("10", "10 is not an xz preset"), ('"fast"', "must be an integer")):
+        edit(project_file, ("xz_level = ", f"xz_level = {bad}\n# was "))
+        with pytest.raises(InputError, match=f"key 'build.xz_level': {why}"):
+            load(project_file)
 
 
 def test_rich_dependencies_refused_for_old_rpm(project_file):

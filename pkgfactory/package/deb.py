@@ -57,7 +57,10 @@ class DebPackager:
         debarch = profile.dpkg_arch(arch)
         ctx = build_context(project, profile, arch, "deb", sde)
         compressor = profile.first_allowed("deb_compressors", COMPRESSORS, ["gzip"], "compressors")
+        # dpkg-deb compresses xz with liblzma's multi-threaded encoder whatever --threads-max says
+        # (multi-block streams, which every xz-reading dpkg unpacks); only the preset is ours.
         ctx.update(deb_arch=debarch, compressor=compressor,
+                   compress_level=common.xz_level(project) if compressor == "xz" else None,
                    common_license=(f"/usr/share/common-licenses/{project.package.license}"
                                    if project.package.license in COMMON_LICENSES else None))
         env = common.template_env(project)

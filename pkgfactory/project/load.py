@@ -105,6 +105,7 @@ class _Loader:
         arches = self.arches(build, binaries)
         templates = build.get("templates", str, default=None, check=self.directory_source)
         sde = build.get("source_date_epoch", int, default=None, check=_non_negative)
+        xz_level = build.get("xz_level", int, default=None, check=_xz_level)
         build.done()
 
         users = tuple(self.user(t) for t in top.tables("user"))
@@ -137,6 +138,7 @@ class _Loader:
             waivers=tuple(self.waiver(t) for t in top.tables("waiver")),
             templates=Path(templates) if templates else None,
             source_date_epoch=sde if sde is not None else int(changelog[0].date.timestamp()),
+            xz_level=xz_level,
             go=go,
         )
         top.done()
@@ -504,6 +506,12 @@ class _Loader:
 
 
 # --- value checks used above -----------------------------------------------
+
+def _xz_level(n: int) -> int:
+    if not 0 <= n <= 9:
+        raise ValueError(f"{n} is not an xz preset (0-9)")
+    return n
+
 
 def _non_negative(n: int) -> int:
     # rpm stores epochs and timestamps as 32-bit integers; past that they fail late and unnamed.

@@ -219,6 +219,7 @@ class Project:
     waivers: tuple[Waiver, ...] = ()
     templates: Path | None = None
     source_date_epoch: int = 0  # [build] override, else the newest changelog date
+    xz_level: int | None = None  # [build] xz preset of the payloads; None: the packagers' default
     go: Go | None = None
     # Set by the compile stage: what it did, for the build report (pkgfactory.compile.CompileReport.to_dict).
     compile_report: dict | None = field(default=None, compare=False)
