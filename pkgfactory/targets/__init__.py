@@ -236,8 +236,29 @@ def load_all(extra_dirs: list[str] | tuple[str, ...] | None = None) -> dict[str,
 def get(target_id: str, extra_dirs=None) -> Profile:
     profiles = load_all(extra_dirs)
     if target_id not in profiles:
-        raise InputError(f"unknown target '{target_id}' (known: {', '.join(sorted(profiles))})")
+        raise _unknown(target_id, profiles)
     return profiles[target_id]
+
+
+def _unknown(target_id: str, profiles, extra: str = "") -> InputError:
+    return InputError(f"unknown target '{target_id}' (known: {', '.join(sorted(profiles))}{extra})")
+
+
+ALL = "all"
+
+
+def select(target_ids, extra_dirs=None) -> list[Profile]:
+    """Profiles for ids as given on a command line, in that order, each once; 'all' is every known one."""
+    profiles = load_all(extra_dirs)
+    chosen: dict[str, Profile] = {}
+    for tid in target_ids:
+        if tid == ALL:
+            chosen.update((pid, profiles[pid]) for pid in sorted(profiles) if pid not in chosen)
+        elif tid not in profiles:
+            raise _unknown(tid, profiles, f", or '{ALL}'")
+        else:
+            chosen.setdefault(tid, profiles[tid])
+    return list(chosen.values())
 
 
 def identify(osr: dict[str, str], extra_dirs=None) -> list[Profile]:
