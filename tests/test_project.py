@@ -325,3 +325,35 @@ def test_example_file_is_documented():
         if key.startswith("binary.source."):
             key = "binary.source.<arch>"
         assert f"`{key}`" in doc, f"{key} is not documented"
+
+
+@pytest.mark.parametrize("where,value,message", [
+    ("package.nmae", "typo", "key 'package.nmae': unknown key (did you mean 'name'?)"),
+    ("package.sumary", "x", "key 'package.sumary': unknown key (did you mean 'summary'?)"),
+    ("build.arch", ["x86_64"], "key 'build.arch': unknown key (did you mean 'arches'?)"),
+    ("scripts.post_install", "post.sh", "key 'scripts.post_install': unknown key (did you mean 'postinstall'?)"),
+    ("systemd.0.enabled", True, "key 'systemd[1].enabled': unknown key (did you mean 'enable'?)"),
+    ("kernel.module", ["x"], "key 'kernel.module': unknown key (did you mean 'modules'?)"),
+    ("relations.dependencies", ["x"], "key 'relations.dependencies': unknown key (did you mean 'depends'?)"),
+    ("directorys", [{"path": "/var/lib/x"}], "key 'directorys': unknown key (did you mean 'directory'?)"),
+    ("zzz", 1, "key 'zzz': unknown key; known here: binary, build, changelog, config, directory, file, "),
+])
+def test_unknown_keys_name_the_nearest_known_one(tmp_path, where, value, message):
+    data = copy.deepcopy(base())
+    _set(data, where, value)
+    path = write_project(tmp_path, data)
+    with pytest.raises(InputError) as e:
+        load(path)
+    assert str(e.value).startswith(f"{path}: {message}"), str(e.value)
+    # Every key of that table is listed: no documentation file needed (an installed wheel has none).
+    assert "docs/" not in str(e.value)
+    if where == "zzz":
+        assert " package, relations, " in str(e.value)
+
+
+def test_a_missing_required_table_names_the_key_that_looks_like_it(tmp_path):
+    data = copy.deepcopy(base())
+    data["pacakge"] = data.pop("package")
+    path = write_project(tmp_path, data)
+    with pytest.raises(InputError, match=r"key 'package': missing \(required\); is 'pacakge' a typo of it\?"):
+        load(path)

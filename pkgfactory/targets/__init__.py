@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from pkgfactory.errors import InputError
-from pkgfactory.versions import parse_version
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 DATA_DIR = Path(__file__).parent.parent / "data"
@@ -110,20 +109,11 @@ class Profile:
         return d
 
 
-def _need(d: dict, key: str, typ, where: str):
-    if key not in d:
-        raise InputError(f"{where}: missing key '{key}'")
-    if not isinstance(d[key], typ):
-        raise InputError(f"{where}: key '{key}' must be {typ.__name__ if isinstance(typ, type) else 'a ' + typ[0].__name__}")
-    return d[key]
-
-
-def _str_list(value, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{where}: must be a string or a list of strings")
-    return tuple(value)
+def canonical_arch(name: str) -> str:
+    """``name`` if it is one of our arch names; ValueError otherwise."""
+    if name not in KNOWN_ARCHES:
+        raise ValueError(f"unknown arch {name!r} (known: {', '.join(KNOWN_ARCHES)})")
+    return name
 
 
 @lru_cache(maxsize=1)
@@ -132,75 +122,61 @@ def _glibc_sonames() -> frozenset[str]:
         return frozenset(tomllib.load(f)["glibc"])
 
 
-def parse_profile(data: dict, path: Path) -> Profile:
-    where = str(path)
-    pid = _need(data, "id", str, where)
-    if path.suffix == ".toml" and path.stem != pid:
-        raise InputError(f"{where}: id '{pid}' does not match the file name")
-    family = _need(data, "family", str, where)
-    if family not in FAMILIES:
-        raise InputError(f"{where}: family must be one of {', '.join(FAMILIES)}")
-    versions = _need(data, "versions", dict, where)
-    for key in ("glibc", "kernel", "rpm" if family == "rpm" else "dpkg"):
-        _need(versions, key, str, f"{where} [versions]")
-    for key, value in versions.items():
-        if not isinstance(value, str):
-            raise InputError(f"{where} [versions]: '{key}' must be a string")
-        try:
-            parse_version(value)
-        except ValueError:
-            raise InputError(f"{where} [versions]: '{key}' = {value!r} is not a version") from None
+def _cpu_levels(arch: str) -> list[str]:
+    with open(DATA_DIR / "go_runtime.toml", "rb") as f:
+        return tomllib.load(f)["cpu_levels"].get(arch, {}).get("levels", [])
 
-    arches_raw = _need(data, "arches", dict, where)
-    if not arches_raw:
-        raise InputError(f"{where}: [arches] is empty")
+
+def parse_profile(data: dict, path: Path) -> Profile:
+    """A Profile from a profile file's data, refusing every key and value the schema does not allow."""
+    from pkgfactory.targets import schema  # the schema reader imports the project package, which imports us
+
+    where = str(path)
+    pid = data.get("id")
+    # First: a profile saved under another name is the likelier mistake than anything inside it.
+    if isinstance(pid, str) and path.suffix == ".toml" and path.stem != pid:
+        raise InputError(f"{where}: key 'id': '{pid}' does not match the file name {path.name}")
+    d = schema.read(data, where)
     arches = {}
-    for name, a in arches_raw.items():
-        w = f"{where} [arches.{name}]"
-        if name not in KNOWN_ARCHES:
-            raise InputError(f"{w}: unknown arch (known: {', '.join(KNOWN_ARCHES)})")
-        if not isinstance(a, dict):
-            raise InputError(f"{w}: must be a table")
+    for name, a in d["arches"].items():
+        levels = _cpu_levels(name)
+        baseline = a.get("cpu_baseline")
+        if baseline is not None and levels and baseline not in levels:
+            raise InputError(f"{where}: key 'arches.{name}.cpu_baseline': {baseline!r} is not one of "
+                             f"{', '.join(levels)}")
         world = a.get("loongarch_world")
-        if world not in (None, "old", "new"):
-            raise InputError(f"{w}: loongarch_world must be 'old' or 'new'")
+        if world is not None and name != "loongarch64":
+            raise InputError(f"{where}: key 'arches.{name}.loongarch_world': only loongarch64 has old and new worlds")
         arches[name] = ArchSupport(
             name=name,
-            interpreters=_str_list(_need(a, "interpreters", list, w), w + " interpreters"),
-            cpu_baseline=a.get("cpu_baseline"),
-            cpus=_str_list(a.get("cpus", []), w + " cpus"),
+            interpreters=tuple(a["interpreters"]),
+            cpu_baseline=baseline,
+            cpus=tuple(a.get("cpus", ())),
             loongarch_world=world,
             glibc=a.get("glibc"),
             kernel=a.get("kernel"),
         )
-
-    ident_raw = _need(data, "identify", dict, where)
-    identify = {k.lower(): _str_list(v, f"{where} [identify] {k}") for k, v in ident_raw.items()}
-    if "id" not in identify:
-        raise InputError(f"{where} [identify]: missing key 'id'")
-
-    libs = data.get("libraries", {})
-    extra = _str_list(libs.get("extra", []), f"{where} [libraries] extra")
-    missing = _str_list(libs.get("absent", []), f"{where} [libraries] absent")
-    libraries = (_glibc_sonames() | frozenset(extra)) - frozenset(missing)
-
-    packaging = data.get("packaging", {})
-    if family == "rpm" and "rpmlib" not in packaging:
-        raise InputError(f"{where} [packaging]: rpm targets need 'rpmlib'")
+    libs = d.get("libraries", {})
+    libraries = (_glibc_sonames() | frozenset(libs.get("extra", ()))) - frozenset(libs.get("absent", ()))
+    packaging = d.get("packaging", {})
+    unit_dir = packaging.get("systemd_unit_dir")
+    if unit_dir is not None and (not unit_dir.startswith("/") or os.path.normpath(unit_dir) != unit_dir):
+        raise InputError(f"{where}: key 'packaging.systemd_unit_dir': {unit_dir!r} is not an absolute, "
+                         "normalised path")
     return Profile(
-        id=pid,
-        name=_need(data, "name", str, where),
-        family=family,
-        init=data.get("init", "systemd"),
-        versions=dict(versions),
+        id=d["id"],
+        name=d["name"],
+        family=d["family"],
+        init=d.get("init", "systemd"),
+        versions=dict(d["versions"]),
         arches=arches,
-        identify=identify,
+        identify={k: tuple(v) for k, v in d["identify"].items()},
         packaging=packaging,
         libraries=libraries,
-        sources=data.get("sources", {}),
+        sources=d.get("sources", {}),
         path=path,
-        notes=data.get("notes", ""),
-        raw=data,
+        notes=d.get("notes", ""),
+        raw=d,
     )
 
 
