@@ -224,3 +224,12 @@ def test_matrix_from_build_checks_counts_waived_errors_as_warnings():
     assert m.ok is False
     doc = m.to_dict()
     assert doc["cells"][0]["waived"] == [] and doc["cells"][1]["waived"] == ["library-missing"]
+
+
+def test_go_arch_names_are_accepted_and_answered_in_ours(go_binaries):
+    code, doc = check_json(go_binaries["arm64"], "--target", "debian-12", "--arch", "arm64")
+    assert code == 0 and doc["cells"][0]["arch"] == "aarch64"
+    code, doc = check_json(go_binaries["static"], "--target", "debian-12", "--arch", "arm64")
+    assert code == 1 and "pass the aarch64 build (GOARCH=arm64)" in doc["cells"][0]["findings"][0]["message"]
+    r = run_cli("check", go_binaries["static"], "-t", "debian-12", "--arch", "x64")
+    assert r.code == 2 and "unknown arch 'x64'" in r.err and "loong64=loongarch64" in r.err

@@ -350,6 +350,8 @@ def test_a_good_user_profile_loads(tmp_path):
      "key 'versions.kernel': must be a string, not float"),
     (lambda t: t.replace("[arches.x86_64]", "[arches.amd65]"),
      "key 'arches.amd65': unknown arch 'amd65'"),
+    (lambda t: t + '[arches.amd64]\ninterpreters = ["/lib64/ld-linux-x86-64.so.2"]\n',
+     "key 'arches.amd64': x86_64 is given twice (as 'x86_64' and 'amd64')"),
     (lambda t: t.replace('family = "deb"', 'family = "debian"'),
      "key 'family': 'debian' is not one of rpm, deb"),
     (lambda t: t.replace('family = "deb"', 'family = "deb"\nnotez = "x"'),
@@ -363,6 +365,15 @@ def test_a_user_profile_with_a_typo_is_refused_naming_file_and_key(tmp_path, edi
     # The CLI: one line, exit 2, whichever command reads the profiles.
     err = _one_line_error(run_cli("check", "/bin/true", "-t", "centos-7", "--targets-dir", d))
     assert "site-deb.toml" in err and message in err
+
+
+def test_go_arch_names_in_a_profile_become_ours(tmp_path):
+    d = _user_profile(tmp_path, GOOD_DEB.replace("[arches.x86_64]", "[arches.amd64]")
+                      + '[arches.arm64]\ninterpreters = ["/lib/ld-linux-aarch64.so.1"]\n')
+    p = tg.get("site-deb", [d])
+    assert list(p.arches) == ["x86_64", "aarch64"] and p.dpkg_arch("aarch64") == "arm64"
+    shown = json.loads(run_cli("targets", "show", "site-deb", "--json", "--targets-dir", d).out)
+    assert set(shown["arches"]) == {"x86_64", "aarch64"}
 
 
 def _profile_keys_read_by_code() -> dict[str, set[str]]:

@@ -8,10 +8,9 @@ from rich.table import Table
 
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
-from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
+from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, trust_templates_option)
 from pkgfactory.engine import ENGINES
-from pkgfactory.targets import KNOWN_ARCHES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
                              type=click.Path(dir_okay=False), help="Project file.")
@@ -29,7 +28,7 @@ builder_options = [
 # What build and bundle read besides the project file, and what they make of it.
 input_options = [
     click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable)."),
-    click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches."),
+    click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names)."),
     click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False)),
     targets_dir_option,
     sources_root_option,

@@ -9,9 +9,8 @@ from rich.table import Table
 
 from pkgfactory import targets
 from pkgfactory.check.matrix import FAIL, Matrix, check_matrix
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands._common import ARCH, console, emit_json, json_option, targets_dir_option
 from pkgfactory.inspect import inspect_files
-from pkgfactory.targets import KNOWN_ARCHES
 
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 
@@ -20,7 +19,7 @@ _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 @click.argument("binaries", nargs=-1, required=True, metavar="BINARY...")
 @click.option("--target", "-t", "target_ids", required=True, multiple=True, metavar="ID",
               help="Target profile id (repeatable; 'all' for every known target).")
-@click.option("--arch", type=click.Choice(KNOWN_ARCHES), help="The arch these binaries are meant for.")
+@click.option("--arch", type=ARCH, help="The arch these binaries are meant for (ours, or Go's name).")
 @json_option
 @targets_dir_option
 def check(binaries, target_ids, arch, as_json, targets_dirs):

@@ -109,11 +109,23 @@ class Profile:
         return d
 
 
+@lru_cache(maxsize=1)
+def arch_aliases() -> dict[str, str]:
+    """Go's GOARCH names for our arches (data/go_runtime.toml [goarch]), e.g. amd64 -> x86_64."""
+    with open(DATA_DIR / "go_runtime.toml", "rb") as f:
+        goarch = tomllib.load(f)["goarch"]
+    return {go: ours for go, ours in goarch.items() if ours in KNOWN_ARCHES and go != ours}
+
+
 def canonical_arch(name: str) -> str:
-    """``name`` if it is one of our arch names; ValueError otherwise."""
-    if name not in KNOWN_ARCHES:
-        raise ValueError(f"unknown arch {name!r} (known: {', '.join(KNOWN_ARCHES)})")
-    return name
+    """Our name for an arch given in ours or Go's (amd64 -> x86_64); ValueError otherwise."""
+    if name in KNOWN_ARCHES:
+        return name
+    ours = arch_aliases().get(name)
+    if ours is None:
+        go = ", ".join(f"{g}={o}" for g, o in arch_aliases().items())
+        raise ValueError(f"unknown arch {name!r} (known: {', '.join(KNOWN_ARCHES)}; Go's names: {go})")
+    return ours
 
 
 @lru_cache(maxsize=1)
