@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pkgfactory import __version__
+from pkgfactory import __version__, output_guard
 from pkgfactory.check import check_binary
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
@@ -187,21 +187,22 @@ def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sourc
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
-              verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
+              verbose: bool = False, on_start=None, on_done=None, force: bool = False) -> BuildReport:
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
                                  sources_root=sources_root, trust_templates=trust_templates)
     return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
-                         verbose=verbose, on_start=on_start, on_done=on_done)
+                         verbose=verbose, on_start=on_start, on_done=on_done, force=force)
 
 
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
-                  verbose: bool = False, on_start=None, on_done=None) -> BuildReport:
+                  verbose: bool = False, on_start=None, on_done=None, force: bool = False) -> BuildReport:
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     # Two runs into one output directory would share work directories and overwrite
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
+        output_guard.claim(out_dir, project, matrix, force=force)
         return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done)
 
 

@@ -21,7 +21,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pkgfactory import __version__
+from pkgfactory import __version__, output_guard
 from pkgfactory.build import BuildReport, build_planned, plan_build
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.readme import render_readme
@@ -261,20 +261,24 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None) -> BundleResult:
+               on_done=None, on_stage=None, force: bool = False) -> BundleResult:
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
     with output_lock(out_dir):
+        # Refusals that need only the project, and the output directory's earlier
+        # runs, before anything (even a log line) is written into it.
+        project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
+                                     targets_dirs=targets_dirs, sources_root=sources_root,
+                                     trust_templates=trust_templates)
+        output_guard.claim(out_dir, project, matrix, force=force,
+                           bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
         logs.mkdir(exist_ok=True)
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
-            # Refusals that need only the project and the key, before minutes of building.
-            project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
-                                         targets_dirs=targets_dirs, sources_root=sources_root,
-                                         trust_templates=trust_templates)
+            # Refusals that need the project and the key, before minutes of building.
             _refuse_secret_sources(project, keys_dir, passphrase_file)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")

@@ -30,6 +30,8 @@ input_options = [
     click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable)."),
     click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names)."),
     click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False)),
+    click.option("--force", is_flag=True,
+                 help="Replace what an earlier, different run left in the output directory (removed first)."),
     targets_dir_option,
     sources_root_option,
     trust_templates_option,
@@ -57,8 +59,8 @@ with_run_options = _with(run_options)
 @config_option
 @with_input_options
 @with_run_options
-def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, verbose, as_json,
-          targets_dirs, sources_root, trust_templates):
+def build(project_file, target_ids, arches, out_dir, force, builder, engine, image, rpm_image, deb_image, verbose,
+          as_json, targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()
@@ -81,7 +83,7 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
     report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                        trust_templates=trust_templates, verbose=verbose and not quiet,
-                       on_start=started, on_done=done)
+                       on_start=started, on_done=done, force=force)
     if as_json:
         emit_json(report.to_dict())
     else:

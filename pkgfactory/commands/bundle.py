@@ -20,8 +20,8 @@ from pkgfactory.commands.build import config_option, with_input_options, with_ru
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, builder, engine,
-           image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
+def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, builder,
+           engine, image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -41,7 +41,7 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
                         arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                         trust_templates=trust_templates, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
-                        on_stage=stage)
+                        on_stage=stage, force=force)
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,
