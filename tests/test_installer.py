@@ -620,9 +620,67 @@ def test_glibc_floor(shell, bundle, tmp_path):
     assert p.returncode == 4 and "glibc 2.28 is older than 2.31" in p.stderr
     p = run(shell, bundle, "--check-only", "--force-target", "debian-11", root=root,
             env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": "2.28"})
-    assert p.returncode == 0 and "programs may not start" in p.stderr
+    assert p.returncode == 0 and "programs would not start" in p.stderr and "(going on: --force-target)" in p.stderr
     p = run(shell, bundle, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": "glibc 2.31"})
     assert p.returncode == 0, out(p)
+
+
+def _needs_bundle(keys, where: Path, go_binaries, *variants: str) -> Path:
+    """A bundle for debian-11 and centos-7 x86_64 whose binaries are real Go builds, with their glibc needs."""
+    from pkgfactory.inspect import inspect_file
+
+    needs = {"x86_64": [(f"/usr/bin/{v}", inspect_file(go_binaries[v]).elf.glibc_max) for v in variants]}
+    targets = [target_meta(tg.get(t), ["x86_64"], binaries=needs) for t in ("debian-11", "centos-7")]
+    return make_bundle(where, keys["good"], meta_for(keys["good"], targets=targets))
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_static_binary_needs_no_glibc_whatever_the_floor(shell, keys, go_binaries, tmp_path):
+    """The issue's case: a static binary was refused below debian-11's floor (2.31), 'would not start'."""
+    b = _needs_bundle(keys, tmp_path / "b", go_binaries, "static")
+    root = make_root(tmp_path / "root", "debian-11")
+    for glibc in ("2.12", ""):  # old, or none to be found at all
+        p = run(shell, b, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": glibc})
+        assert p.returncode == 0, out(p)
+        assert "glibc" not in p.stderr, p.stderr  # no refusal, no warning about a version nobody needs
+    log = (root / "var/log/pkgfactory-install-hello-service.log").read_text()
+    assert "debian-11's floor 2.31, the bundled programs need none" in log
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_dynamic_binary_needs_its_own_glibc_and_is_named(shell, keys, go_binaries, tmp_path):
+    # cgo-zig217 is linked for glibc 2.17, and its symbol versions stop at GLIBC_2.3.2: that is
+    # what the dynamic linker checks, so it starts far below debian-11's floor (2.31), down to 2.3.2.
+    b = _needs_bundle(keys, tmp_path / "b", go_binaries, "static", "cgo-zig217")
+    root = make_root(tmp_path / "root", "debian-11")
+    env = {"PKGF_UNAME_M": "x86_64"}
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.12"})
+    assert p.returncode == 0, out(p)
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 4, out(p)
+    assert ("glibc 2.2.5 is older than 2.3.2, which /usr/bin/cgo-zig217 needs: it would not start. Install on a "
+            "machine with glibc 2.3.2 or newer, or ask for a build of it linked against glibc 2.2.5 or static "
+            "(CGO_ENABLED=0)") in p.stderr
+    p = run(shell, b, "--check-only", "--lang", "zh", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 4 and "glibc 2.2.5 低于 /usr/bin/cgo-zig217 所需的 2.3.2：该程序将无法启动" in p.stderr
+    p = run(shell, b, "--check-only", "--force-target", "debian-11", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 0 and "which /usr/bin/cgo-zig217 needs" in p.stderr and "--force-target" in p.stderr
+    # The host-glibc cgo build needs 2.34: named, and the highest need wins over the lower one.
+    b = _needs_bundle(keys, tmp_path / "b2", go_binaries, "cgo-zig217", "cgo-host", "static")
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.31"})
+    assert p.returncode == 4 and "older than 2.34, which /usr/bin/cgo-host needs" in p.stderr, out(p)
+
+
+def test_binaries_in_bundle_meta_are_checked(keys):
+    t = target_meta(tg.get("debian-11"), ["x86_64"], binaries={"x86_64": [("/usr/bin/a", "2.17")]})
+    assert t["arches"][0]["binaries"] == [{"path": "/usr/bin/a", "glibc": "2.17"}]
+    for bad, msg in [([{"path": "/usr/bin/a", "glibc": "new"}], "targets[0].arches[0].binaries[0].glibc"),
+                     ([{"path": "/usr/bin/a"}], "missing key(s) 'glibc'"),
+                     ([{"path": "a\nb", "glibc": None}], "binaries[0].path"),
+                     ("/usr/bin/a", "binaries: must be a list")]:
+        t["arches"][0]["binaries"] = bad
+        with pytest.raises(InputError, match=re.escape(msg)):
+            render_installer(meta_for(keys["good"], targets=[t]))
 
 
 def parse_os_release(text: str) -> dict[str, str]:

@@ -149,10 +149,13 @@ def _reports(stage: Path, report: BuildReport) -> None:
 def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     """What install.sh is rendered from (schema in pkgfactory.bundle.installer)."""
     project = report.project
+    # The glibc each bundled binary needs, so install.sh asks for that and not the floor.
+    needs = {a: [(b.dest, inspect_file(b.sources[a]).elf.glibc_max) for b in project.binaries]
+             for a in dict.fromkeys(r.arch for r in report.results)}
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
         arches = [r.arch for r in report.results if r.target == target_id]
-        tlist.append(target_meta(report.profiles[target_id], arches))
+        tlist.append(target_meta(report.profiles[target_id], arches, binaries=needs))
     k = project.kernel
     return {
         "name": project.package.name,

@@ -45,14 +45,18 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
                                 # names repos/rpm/<id>/<name>/
              "deb_arch": str | None,  # dpkg's name (amd64, arm64, loongarch64 on
                                 # old-world LoongArch, ...); required for deb
-             "glibc": str | None},    # per-arch glibc floor; None = the target's
-          ],
+             "glibc": str | None,     # per-arch glibc floor; None = the target's
+             "binaries": [      # optional: the bundled binaries for this arch and
+               {"path": str,    # the glibc each needs (inspect's glibc_max; None:
+                "glibc": str | None},  # static, or no versioned glibc symbol);
+             ]},                # install.sh requires the highest of these (none if
+          ],                    # all are None); left out, it requires the floor
         },
       ],
     }
 
-``target_meta(profile, arches, suite=None)`` makes a target entry from a
-:class:`pkgfactory.targets.Profile`.
+``target_meta(profile, arches, suite=None, binaries=None)`` makes a target entry from a
+:class:`pkgfactory.targets.Profile` (``binaries``: arch -> [(path, glibc_max)]).
 
 The script trusts one thing it carries itself, the fingerprint: the bundle's
 SHA256SUMS.asc must be a good signature by that key (checked against KEY.gpg
@@ -85,7 +89,8 @@ _FPR = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
 
 _TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
 _TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches"}
-_ARCH_KEYS = {"name", "deb_arch", "glibc"}
+_ARCH_KEYS = {"name", "deb_arch", "glibc", "binaries"}
+_BINARY_KEYS = {"path", "glibc"}
 
 
 def slug(name: str) -> str:
@@ -102,22 +107,26 @@ def render_installer(bundle_meta: dict) -> str:
     return render(env, TEMPLATE, _context(bundle_meta))
 
 
-def target_meta(profile, arches, suite: str | None = None) -> dict:
+def target_meta(profile, arches, suite: str | None = None, binaries: dict | None = None) -> dict:
     """The ``targets`` entry for ``profile`` built for ``arches`` (our arch names).
 
     ``suite`` defaults to the profile id for deb targets (the bundle's apt
-    repository is laid out with the target id as suite).
+    repository is laid out with the target id as suite). ``binaries`` maps an
+    arch to the (installed path, glibc_max) of each binary built for it.
     """
     entries = []
     for a in arches:
         if a not in profile.arches:
             raise InputError(f"target {profile.id} has no arch {a} (it has: {', '.join(profile.arches)})")
         glibc = profile.glibc_for(a)
-        entries.append({
+        entry = {
             "name": a,
             "deb_arch": profile.dpkg_arch(a) if profile.family == "deb" else None,
             "glibc": glibc if glibc != profile.glibc else None,
-        })
+        }
+        if binaries is not None:
+            entry["binaries"] = [{"path": path, "glibc": need} for path, need in binaries.get(a, [])]
+        entries.append(entry)
     return {
         "id": profile.id,
         "name": profile.name,
@@ -201,6 +210,24 @@ def _identify(value, where: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _glibc_need(binaries, floor: str, where: str) -> tuple[str, str]:
+    """(the glibc install.sh requires, the binary that needs it): the floor when the
+    binaries are not known, nothing when none of them needs glibc (static)."""
+    if binaries is None:
+        return floor, ""
+    need, need_by = "", ""
+    for i, b in enumerate(_list(binaries, f"{where}.binaries", empty=True)):
+        w = f"{where}.binaries[{i}]"
+        _keys(b, _BINARY_KEYS, _BINARY_KEYS, w)
+        path = _text(b["path"], f"{w}.path")
+        if b["glibc"] is None:
+            continue
+        v = _match(b["glibc"], _GLIBC, f"{w}.glibc", "a glibc version")
+        if not need or _kernel_parts(v) > _kernel_parts(need):
+            need, need_by = v, path
+    return need, need_by
+
+
 def _target(t, where: str) -> dict:
     _keys(t, _TARGET_KEYS, _TARGET_KEYS - {"suite"}, where)
     tid = _match(t["id"], _ID, f"{where}.id", "a target id")
@@ -231,7 +258,8 @@ def _target(t, where: str) -> dict:
             _fail(f"{w}.deb_arch", "rpm targets have no dpkg architecture")
         ag = a.get("glibc")
         ag = glibc if ag is None else _match(ag, _GLIBC, f"{w}.glibc", "a glibc version")
-        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag})
+        need, need_by = _glibc_need(a.get("binaries"), ag, w)
+        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "need": need, "need_by": need_by})
     return {
         "id": tid,
         "name": _text(t["name"], f"{where}.name"),
