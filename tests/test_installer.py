@@ -765,6 +765,46 @@ def test_kernel_module_table(shell, keys, tmp_path):
     assert "  wireguard                MISSING" in p.stdout
     p = run(shell, b, "--check-only", "--lang", "zh", root=root, env={"PKGF_UNAME_M": "x86_64"})
     assert p.returncode == 5 and "模块" in p.stdout and "内核检查未通过" in p.stderr
+    # In Chinese the states are Chinese too (the table said MISSING in English).
+    table = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("  ")]
+    assert table == [["模块", "状态"], ["overlay", "已加载"], ["bridge", "内置"], ["nf-tables", "可加载"],
+                     ["br_netfilter", "可加载"], ["wireguard", "缺失"]], table
+    assert not re.search(r"MISSING|loaded|builtin|loadable", p.stdout)
+
+
+# --- exit codes: one list for the script, its help and README.txt ---------------------
+
+def test_exit_codes_come_from_one_list_the_script_and_readme_share(keys):
+    from pkgfactory.bundle.installer import exit_codes
+    from pkgfactory.bundle.readme import render_readme
+
+    codes = exit_codes()
+    script = render_installer(meta_for(keys["good"]))
+    defined = dict(re.findall(r"^EX_([A-Z]+)=(\d+)$", script, re.M))
+    assert defined == {e["name"]: str(e["code"]) for e in codes if e["name"]}
+    # Every EX_ the partials use is defined there, and every named code is used somewhere.
+    used = set(re.findall(r"\$EX_([A-Z]+)", script))
+    assert used == set(defined), used ^ set(defined)
+    # The signal exits are the traps' own codes.
+    traps = {int(c) for c in re.findall(r"trap 'on_signal (\d+)'", script)}
+    assert traps == {e["code"] for e in codes if not e["name"]}
+    readme = render_readme({"name": "x", "version": "1", "release": "1", "fingerprint": keys["good"].fpr,
+                            "targets": meta_for(keys["good"])["targets"], "kernel": {"modules": []}})
+    for e in codes:
+        assert re.search(rf"^    {e['code']} +{re.escape(e['zh'])} / {re.escape(e['en'])}$", readme, re.M), e
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "install.md").read_text()
+    for e in codes:
+        assert re.search(rf"^\| [0-9, ]*\b{e['code']}\b[0-9, ]* \|", docs, re.M), f"docs/install.md lacks {e['code']}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_help_lists_every_exit_code(bundle, lang):
+    from pkgfactory.bundle.installer import exit_codes
+
+    p = run("dash", bundle, "--help", "--lang", lang)
+    assert p.returncode == 0, out(p)
+    for e in exit_codes():
+        assert re.search(rf"^  {e['code']} +{re.escape(e[lang])}$", p.stdout, re.M), (e, p.stdout)
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -68,13 +68,15 @@ the script's options, checks and exit codes.
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
 
 from jinja2.exceptions import TemplateRuntimeError
 
 from pkgfactory.errors import InputError
 from pkgfactory.render.env import environment, render
 from pkgfactory.render.escape import _one_line
-from pkgfactory.targets import FAMILIES, KNOWN_ARCHES
+from pkgfactory.targets import DATA_DIR, FAMILIES, KNOWN_ARCHES
 
 TEMPLATE = "bundle/install.sh.j2"
 
@@ -91,6 +93,13 @@ _TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_mod
 _TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches"}
 _ARCH_KEYS = {"name", "deb_arch", "glibc", "binaries"}
 _BINARY_KEYS = {"path", "glibc"}
+
+
+@lru_cache(maxsize=1)
+def exit_codes() -> tuple[dict, ...]:
+    """install.sh's exit codes, in order: code, name (EX_<name>; none for signal exits), en, zh."""
+    with open(DATA_DIR / "install_exit_codes.toml", "rb") as f:
+        return tuple({"name": "", **e} for e in tomllib.load(f)["code"])
 
 
 def slug(name: str) -> str:
@@ -320,4 +329,5 @@ def _context(meta) -> dict:
         "kernel_modules": modules,
         "target_ids": ids,
         "targets": targets,
+        "exit_codes": exit_codes(),
     }
