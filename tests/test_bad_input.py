@@ -108,6 +108,7 @@ def _failing_args(tmp_path) -> dict[str, list]:
         "build": ["build", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "out"],
         "bundle": ["bundle", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "out", "--keys-dir", missing],
         "verify": ["verify", missing],
+        "init": ["init", "--binary", missing, "-o", tmp_path / "new" / "pkgfactory.toml"],
     }
 
 
@@ -141,3 +142,16 @@ def test_usage_errors_with_json_are_json_too(args):
 def test_json_after_a_double_dash_is_an_argument_not_the_flag(go_binaries):
     r = run_cli("inspect", "--", "--json")
     assert r.code == 2 and r.out == "" and "--json: no such file" in r.err
+
+
+@pytest.mark.parametrize("option", ["--binary", "--from-nfpm"])
+def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
+    out = tmp_path / "out" / "pkgfactory.toml"
+    out.parent.mkdir()
+    for name, path in bad_inputs.items():
+        r = run_cli("init", option, path, "-o", out)
+        assert r.code == 2, (name, r)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
+        assert str(path) in lines[0], name
+        assert r.out == "" and not out.exists(), name
