@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pkgfactory import __version__, output_guard
 from pkgfactory.check import check_binary
+from pkgfactory.check.waivers import apply_waivers
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -29,6 +30,7 @@ from pkgfactory.output_lock import output_lock
 from pkgfactory.package import packager_for
 from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish
+from pkgfactory.prebuilt import take_prebuilt
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
 
 REPORT_NAME = "build-report.json"
@@ -48,6 +50,7 @@ class BuildResult:
     log: str | None = None
     checks: list[dict] = field(default_factory=list)
     waivers: list[dict] = field(default_factory=list)
+    prebuilt: str | None = None  # the file supplied already built (bundle --prebuilt), taken as it is
 
     @property
     def ok(self) -> bool:
@@ -140,18 +143,11 @@ def _check(project: Project, infos: dict, profile, arch: str, result: BuildResul
     """Check the binaries for one target × arch; returns the unwaived errors."""
     blocking = []
     for binary in project.binaries:
-        info = infos[(binary.dest, arch)]
-        verdict = check_binary(info, profile, arch)
+        verdict = check_binary(infos[(binary.dest, arch)], profile, arch)
         result.checks.append({"binary": binary.dest, **verdict.to_dict()})
-        for f in verdict.findings:
-            if f.severity != "error":
-                continue
-            waiver = project.waived(profile.id, arch, f.code)
-            if waiver:
-                result.waivers.append({"binary": binary.dest, "code": f.code, "reason": waiver.reason,
-                                       "message": f.message})
-            else:
-                blocking.append(f"{binary.dest}: {f.code}: {f.message}")
+        waived, errors = apply_waivers(project, verdict, binary.dest, profile.id, arch)
+        result.waivers += waived
+        blocking += errors
     return blocking
 
 
@@ -195,7 +191,10 @@ def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(),
 
 
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
-                  verbose: bool = False, on_start=None, on_done=None, force: bool = False) -> BuildReport:
+                  verbose: bool = False, on_start=None, on_done=None, prebuilt=None,
+                  force: bool = False) -> BuildReport:
+    """Build ``matrix``; the (target id, arch) pairs in ``prebuilt`` (from pkgfactory.prebuilt.find_prebuilt)
+    are taken as supplied instead of built."""
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -203,11 +202,11 @@ def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_da
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
         output_guard.claim(out_dir, project, matrix, force=force)
-        return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done)
+        return _build_locked(project, matrix, sde, out_dir, builder, verbose, on_start, on_done, prebuilt or {})
 
 
 def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, verbose, on_start,
-                  on_done) -> BuildReport:
+                  on_done, prebuilt: dict) -> BuildReport:
     logs = out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     work_root = out_dir / ".work"
@@ -226,6 +225,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
                              inputs=_inputs(project), profiles={p.id: p for p, _a in matrix})
+        report.inputs.update({str(f): sha256_file(f) for f in prebuilt.values()})
         # Everything is checked and rendered before anything is built: a broken template or
         # project script is bad input (exit 2, nothing written), not one failed package
         # among others that were built. The trial work dirs are removed at once (each holds
@@ -238,8 +238,9 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
             log.unlink(missing_ok=True)
             result.log = str(log.relative_to(out_dir))
             started = time.monotonic()
-            blocking = _check(project, infos, profile, arch, result)
-            if blocking:
+            if (profile.id, arch) in prebuilt:
+                pass  # judged when it is taken instead of built (pkgfactory.prebuilt)
+            elif blocking := _check(project, infos, profile, arch, result):
                 result.status = "check-failed"
                 result.error = f"not packaged for {profile.id} {arch}: " + "; ".join(blocking)
             else:
@@ -251,7 +252,9 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, ve
             if on_start:
                 on_start(result)
             started = time.monotonic() - checked_in
-            if result.status != "check-failed":
+            if (profile.id, arch) in prebuilt:
+                take_prebuilt(project, profile, arch, prebuilt[(profile.id, arch)], out_dir, log, result)
+            elif result.status != "check-failed":
                 try:
                     plan = packager.prepare(project, profile, arch, own_work / f"{profile.id}-{arch}",
                                             source_date_epoch=sde, log=log)

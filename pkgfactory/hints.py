@@ -1,10 +1,13 @@
-"""How to get a missing tool, in words that hold for a wheel install as well as a clone."""
+"""Hints in error messages: the key a typo meant, and how to get a missing tool (in words that
+hold for a wheel install as well as a clone)."""
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 _DATA = Path(__file__).parent / "data" / "tool_packages.toml"
 # Only a clone (or an editable install of one) has the setup script next to the package.
@@ -29,3 +32,9 @@ def install_hint(tool: str) -> str:
     if _SETUP.is_file():
         hint += f"; in this clone, bash {_SETUP} installs every tool pkgfactory uses"
     return hint
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the known key nearest a typo, or ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

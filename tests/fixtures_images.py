@@ -5,6 +5,10 @@ Loaded by conftest.py through ``pytest_plugins``.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from pkgfactory.engine import find_engine
@@ -38,3 +42,25 @@ def debian_image(container_engine, tmp_path_factory):
         return ready[version]
 
     return get
+
+
+# Stand-ins of the national desktops' own tools (tests/standins/), for Debian containers.
+STANDINS = Path(__file__).parent / "standins"
+
+
+@pytest.fixture(scope="session")
+def standin_deb(tmp_path_factory) -> Path:
+    """UOS's deepin-elf-verify as a Debian package: the real hook file, a stand-in
+    deepin-pkg-install-hook that refuses like the real one, and the dpkg pre-invoke
+    hook that runs it (Debian's dpkg has no preinst-invoke). ``dpkg -i`` it first."""
+    work = tmp_path_factory.mktemp("standin")
+    root = work / "root"
+    shutil.copytree(STANDINS / "deepin-elf-verify", root, symlinks=True)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN/control").write_text(
+        "Package: deepin-elf-verify\nVersion: 1.3.50.4-1+standin\nArchitecture: all\n"
+        "Maintainer: pkgfactory tests <t@example.invalid>\nDescription: stand-in of UOS's deepin-elf-verify\n")
+    deb = work / "deepin-elf-verify_1.3.50.4-1+standin_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True,
+                   capture_output=True)
+    return deb

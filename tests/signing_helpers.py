@@ -76,6 +76,18 @@ def make_key(dest: Path, *, passphrase: str | None = None, algorithm: str = "rsa
     return KeyCopy(dest, fpr, passphrase)
 
 
+def bundle_inputs(root: Path, bins: Path) -> tuple[Path, KeyCopy, dict]:
+    """What `pkgfactory bundle` needs, in ``root``: the example project (binaries cached in ``bins``),
+    a passphrase-protected key, and an environment naming the passphrase file."""
+    from hello_example import build_hello, copy_example
+
+    project = copy_example(root / "project", build_hello(bins))
+    key = make_key(root / "keys", passphrase=PASSPHRASE)
+    pfile = root / "passphrase"
+    pfile.write_text(PASSPHRASE + "\n")
+    return project, key, dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
+
+
 def build_rpm(workdir: Path, name: str = "pkgf-tiny", version: str = "1.0") -> Path:
     """A noarch RPM with one data file and no dependencies but rpmlib()'s."""
     top = workdir / f"rpmbuild-{name}"

@@ -6,7 +6,6 @@ no network, read by dnf, then copied and tampered with, file kind by file kind.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
-from hello_example import build_hello, copy_example
-from signing_helpers import PASSPHRASE, kill_agent, make_key
+from signing_helpers import PASSPHRASE, bundle_inputs, kill_agent, make_key
 
 pytestmark = pytest.mark.container
 
@@ -28,14 +26,10 @@ TARGETS = ["debian-11", "debian-12", "centos-7", "kylin-v10-sp3"]
 def made(tmp_path_factory, container_engine):
     assert run_cli("builder", "create").code == 0
     root = tmp_path_factory.mktemp("bundle")
-    project = copy_example(root / "project", build_hello(tmp_path_factory.mktemp("bins")))
-    key = make_key(root / "keys", passphrase=PASSPHRASE)
-    pfile = root / "passphrase"
-    pfile.write_text(PASSPHRASE + "\n")
+    project, key, env = bundle_inputs(root, tmp_path_factory.mktemp("bins"))
     args = ["bundle", "-c", project, "-o", root / "out", "--keys-dir", key.home, "--arch", "x86_64", "--json"]
     for t in TARGETS:
         args += ["--target", t]
-    env = dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
     r = run_cli(*args, env=env)
     assert r.code == 0, r.err + r.out
     doc = json.loads(r.out)

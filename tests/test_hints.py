@@ -15,6 +15,8 @@ from hello_example import REPO
 # Top-level directories of the repository that a wheel does not carry (pyproject package-data).
 CLONE_ONLY = re.compile(r"\b(scripts|docs|tests|examples|bench|shared|\.ci)/")
 PACKAGE = REPO / "pkgfactory"
+# pkgfactory's own clone-only files, as a generated file might name them (a user's "docs/*.md" is fine).
+PKGF_FILE = re.compile(r"\b(docs/[\w-]+\.md|scripts/[\w-]+\.(sh|txt)|shared/research)\b")
 
 
 def _message_strings(tree: ast.AST):
@@ -25,6 +27,8 @@ def _message_strings(tree: ast.AST):
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
                 "echo", "print", "warn", "fail", "error", "secho"):
             parts = node.args
+        elif isinstance(node, ast.Call):
+            parts = [k.value for k in node.keywords if k.arg == "help"]  # click's --help texts
         else:
             continue
         for part in parts:
@@ -39,6 +43,22 @@ def test_no_message_names_a_file_only_a_clone_has():
         for line, text in _message_strings(ast.parse(py.read_text())):
             if CLONE_ONLY.search(text):
                 found.append(f"{py.relative_to(REPO)}:{line}: {text!r}")
+    assert not found, "\n".join(found)
+
+
+def test_files_pkgfactory_writes_for_the_user_name_nothing_only_a_clone_has():
+    """`pkgfactory init` writes a project file whose comments the user reads, wherever pkgfactory came from."""
+    found = []
+    for py in sorted((PACKAGE / "init").rglob("*.py")):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and PKGF_FILE.search(node.value):
+                if not isinstance(getattr(node, "parent", None), ast.Expr):
+                    found.append(f"{py.relative_to(REPO)}:{node.lineno}: {node.value[:80]!r}")
+    docstrings = {n.body[0].value.lineno for py in (PACKAGE / "init").rglob("*.py")
+                  for n in ast.walk(ast.parse(py.read_text()))
+                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                  and isinstance(n.body[0], ast.Expr) and isinstance(getattr(n.body[0], "value", None), ast.Constant)}
+    found = [f for f in found if int(f.split(":")[1]) not in docstrings]
     assert not found, "\n".join(found)
 
 

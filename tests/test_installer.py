@@ -789,7 +789,8 @@ def test_exit_codes_come_from_one_list_the_script_and_readme_share(keys):
     traps = {int(c) for c in re.findall(r"trap 'on_signal (\d+)'", script)}
     assert traps == {e["code"] for e in codes if not e["name"]}
     readme = render_readme({"name": "x", "version": "1", "release": "1", "fingerprint": keys["good"].fpr,
-                            "targets": meta_for(keys["good"])["targets"], "kernel": {"modules": []}})
+                            "targets": meta_for(keys["good"])["targets"], "kernel": {"modules": []},
+                            "uos": [], "kysec": []})
     for e in codes:
         assert re.search(rf"^    {e['code']} +{re.escape(e['zh'])} / {re.escape(e['en'])}$", readme, re.M), e
     docs = (Path(__file__).resolve().parent.parent / "docs" / "install.md").read_text()
@@ -1262,14 +1263,16 @@ def build_apt_repo(repo: Path, suite: str, key: Key, work: Path) -> None:
     return arch
 
 
-def real_bundle(where: Path, keys, repo_signer: str = "good") -> Path:
-    """A bundle with a real apt repository for debian-11, its Release signed by ``repo_signer``."""
+def real_bundle(where: Path, keys, repo_signer: str = "good", target: str = "debian-11",
+                prebuilt: bool = False) -> Path:
+    """A bundle with a real apt repository for ``target`` (this host's arch), its Release signed by
+    ``repo_signer``; ``prebuilt``: its package counts as supplied already built."""
     key = keys["good"]
     b = where / "bundle"
     b.mkdir()
-    arch = build_apt_repo(b / "repos/deb/debian-11", "debian-11", keys[repo_signer], where)
+    arch = build_apt_repo(b / "repos/deb" / target, target, keys[repo_signer], where)
     ours = {"amd64": "x86_64", "arm64": "aarch64"}[arch]
-    meta = meta_for(key, targets=[target_meta(tg.get("debian-11"), [ours])])
+    meta = meta_for(key, targets=[target_meta(tg.get(target), [ours], prebuilt=[ours] if prebuilt else ())])
     (b / "install.sh").write_text(render_installer(meta))
     (b / "KEY.asc").write_text(key.asc)
     (b / "KEY.gpg").write_bytes(key.binary)

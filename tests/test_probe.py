@@ -191,3 +191,39 @@ def test_probe_escapes_awkward_os_release(container_engine, debian_image, script
     # The glob is literal: another codename of the same VERSION_ID must not match.
     assert not prof.matches_os_release({**osr, "VERSION": "V10 (Lance) xbeta* \"q\" back\\slash?"})
     assert not prof.matches_os_release({**osr, "VERSION": "V10 (Sword)"})
+
+
+# --- security policies ([policy], pkgfactory/data/policies.toml) ------------------
+
+def test_probe_looks_for_every_known_policy():
+    from pkgfactory.targets import policies
+    for p in policies.known().values():
+        assert f"{p.key}={p.value}" in SCRIPT, p.word
+
+
+GETSTATUS = "#!/bin/sh\nprintf 'KySec status: normal\\n\\nexec control: on\\nfile protect: on\\n'\n"
+
+
+@pytest.mark.container
+def test_probe_records_the_uos_check_and_kysec(container_engine, debian_image, script_file, standin_deb, tmp_path):
+    """deepin-elf-verify's hook installed and a getstatus on PATH: both land in [policy], as any user sees them."""
+    getstatus = tmp_path / "getstatus"
+    getstatus.write_text(GETSTATUS)
+    getstatus.chmod(0o755)
+    p = subprocess.run(
+        [container_engine.path, "run", "--rm", "--network=none", "-v", f"{script_file}:/probe.sh:ro",
+         "-v", f"{standin_deb}:/standin.deb:ro", "-v", f"{getstatus}:/usr/local/bin/getstatus:ro",
+         debian_image("11"), "sh", "-c",
+         "dpkg -i /standin.deb >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups dash /probe.sh"],
+        capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    prof = load_probed(p.stdout, tmp_path)
+    assert prof.policy == {"deb_signature": "uos-verifysign", "exec_control": "kysec"}
+    assert "deepin-elf-verify 1.3.50.4-1+standin" in prof.sources["policy"]
+    assert "execution control on when probed" in prof.sources["policy"]
+
+
+def test_probe_on_a_plain_host_records_no_policy(script_file, tmp_path):
+    p = subprocess.run([_need("dash"), str(script_file)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "[policy]" not in p.stdout and load_probed(p.stdout, tmp_path).policy == {}

@@ -32,6 +32,7 @@ from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
+from pkgfactory.prebuilt import find_prebuilt
 from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
@@ -111,7 +112,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
                 signer.sign_rpms([rpm], v3=profile.packaging.get("rpm_signature", "v3") == "v3")
                 repo = stage / "repos" / "rpm" / target_id / r.arch
                 make_yum_repo(repo, [rpm], profile, log, signer=signer, epoch=sde)
-                packages.append({"target": target_id, "arch": r.arch, "format": "rpm",
+                packages.append({"target": target_id, "arch": r.arch, "format": "rpm", "prebuilt": bool(r.prebuilt),
                                  "path": (repo / "Packages" / rpm.name).relative_to(stage).as_posix()})
         else:
             repo = stage / "repos" / "deb" / target_id
@@ -120,7 +121,7 @@ def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path
                           date=sde, label=report.project.package.name)
             for r in results:
                 found = next(repo.rglob(Path(r.artifact).name))
-                packages.append({"target": target_id, "arch": r.arch, "format": "deb",
+                packages.append({"target": target_id, "arch": r.arch, "format": "deb", "prebuilt": bool(r.prebuilt),
                                  "path": found.relative_to(stage).as_posix()})
     shutil.rmtree(stage / ".signing", ignore_errors=True)
     return packages
@@ -153,11 +154,15 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     project = report.project
     # The glibc each bundled binary needs, so install.sh asks for that and not the floor.
     needs = {a: [(b.dest, inspect_file(b.sources[a]).elf.glibc_max) for b in project.binaries]
-             for a in dict.fromkeys(r.arch for r in report.results)}
+             for a in dict.fromkeys(r.arch for r in report.results)
+             if all(a in b.sources for b in project.binaries)}
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
-        arches = [r.arch for r in report.results if r.target == target_id]
-        tlist.append(target_meta(report.profiles[target_id], arches, binaries=needs))
+        results = [r for r in report.results if r.target == target_id]
+        # A prebuilt package's binaries are not the project's sources: held to the floor.
+        built = {r.arch: needs[r.arch] for r in results if not r.prebuilt and r.arch in needs}
+        tlist.append(target_meta(report.profiles[target_id], [r.arch for r in results],
+                                 prebuilt=[r.arch for r in results if r.prebuilt], binaries=built))
     k = project.kernel
     return {
         "name": project.package.name,
@@ -172,8 +177,15 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
 
 def _readme_meta(report: BuildReport, meta: dict) -> dict:
     p = report.project.package
+
+    def having(key, value):
+        return [{"id": t["id"], "built": [a["name"] for a in t["arches"] if not a["prebuilt"]],
+                 "prebuilt": [a["name"] for a in t["arches"] if a["prebuilt"]]}
+                for t in meta["targets"] if t.get("policy", {}).get(key) == value]
+
     return {"name": p.name, "version": p.version, "release": p.release, "fingerprint": meta["fingerprint"],
-            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]}}
+            "targets": meta["targets"], "kernel": {"modules": meta["kernel_modules"]},
+            "uos": having("deb_signature", "uos-verifysign"), "kysec": having("exec_control", "kysec")}
 
 
 def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int) -> dict:
@@ -266,7 +278,8 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None, force: bool = False) -> BundleResult:
+               on_done=None, on_stage=None, prebuilt=None, force: bool = False) -> BundleResult:
+    """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt)."""
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
@@ -285,11 +298,12 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
             # Refusals that need the project and the key, before minutes of building.
             _refuse_secret_sources(project, keys_dir, passphrase_file)
+            supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
             report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
                                    source_date_epoch=source_date_epoch, verbose=verbose, on_start=on_start,
-                                   on_done=on_done)
+                                   on_done=on_done, prebuilt=supplied)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
                 raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "

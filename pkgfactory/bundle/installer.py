@@ -49,8 +49,16 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
              "binaries": [      # optional: the bundled binaries for this arch and
                {"path": str,    # the glibc each needs (inspect's glibc_max; None:
                 "glibc": str | None},  # static, or no versioned glibc symbol);
-             ]},                # install.sh requires the highest of these (none if
-          ],                    # all are None); left out, it requires the floor
+             ],                 # install.sh requires the highest of these (none if
+                                # all are None); left out, it requires the floor
+             "prebuilt": bool}, # optional (False): the package for this arch was
+                                # supplied already built (bundle --prebuilt), e.g.
+                                # signed by UnionTech, so a signature policy decides
+                                # on it rather than install.sh refusing beforehand
+          ],
+          "policy": {key: value},  # optional ({}): the profile's [policy], each
+                                # pair one of pkgfactory/data/policies.toml; the
+                                # preflight (install/policy.sh.j2) checks each
         },
       ],
     }
@@ -76,7 +84,7 @@ from jinja2.exceptions import TemplateRuntimeError
 from pkgfactory.errors import InputError
 from pkgfactory.render.env import environment, render
 from pkgfactory.render.escape import _one_line
-from pkgfactory.targets import DATA_DIR, FAMILIES, KNOWN_ARCHES
+from pkgfactory.targets import DATA_DIR, FAMILIES, KNOWN_ARCHES, policies
 
 TEMPLATE = "bundle/install.sh.j2"
 
@@ -90,8 +98,8 @@ _DEB_ARCH = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FPR = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
 
 _TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
-_TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches"}
-_ARCH_KEYS = {"name", "deb_arch", "glibc", "binaries"}
+_TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches", "policy"}
+_ARCH_KEYS = {"name", "deb_arch", "glibc", "prebuilt", "binaries"}
 _BINARY_KEYS = {"path", "glibc"}
 
 
@@ -116,12 +124,14 @@ def render_installer(bundle_meta: dict) -> str:
     return render(env, TEMPLATE, _context(bundle_meta))
 
 
-def target_meta(profile, arches, suite: str | None = None, binaries: dict | None = None) -> dict:
+def target_meta(profile, arches, suite: str | None = None, prebuilt=(), binaries: dict | None = None) -> dict:
     """The ``targets`` entry for ``profile`` built for ``arches`` (our arch names).
 
     ``suite`` defaults to the profile id for deb targets (the bundle's apt
-    repository is laid out with the target id as suite). ``binaries`` maps an
-    arch to the (installed path, glibc_max) of each binary built for it.
+    repository is laid out with the target id as suite). ``prebuilt``: the
+    arches whose package was supplied already built. ``binaries`` maps an arch
+    to the (installed path, glibc_max) of each binary built for it; an arch it
+    leaves out is held to the target's glibc floor.
     """
     entries = []
     for a in arches:
@@ -132,9 +142,10 @@ def target_meta(profile, arches, suite: str | None = None, binaries: dict | None
             "name": a,
             "deb_arch": profile.dpkg_arch(a) if profile.family == "deb" else None,
             "glibc": glibc if glibc != profile.glibc else None,
+            "prebuilt": a in prebuilt,
         }
-        if binaries is not None:
-            entry["binaries"] = [{"path": path, "glibc": need} for path, need in binaries.get(a, [])]
+        if binaries is not None and a in binaries:
+            entry["binaries"] = [{"path": path, "glibc": need} for path, need in binaries[a]]
         entries.append(entry)
     return {
         "id": profile.id,
@@ -144,6 +155,7 @@ def target_meta(profile, arches, suite: str | None = None, binaries: dict | None
         "glibc": profile.glibc,
         "identify": {k: list(v) for k, v in profile.identify.items()},
         "arches": entries,
+        "policy": dict(profile.policy),
     }
 
 
@@ -237,6 +249,16 @@ def _glibc_need(binaries, floor: str, where: str) -> tuple[str, str]:
     return need, need_by
 
 
+def _policy(value, family: str, where: str) -> str:
+    """The target's policies as install.sh reads them: "key=value ..." words."""
+    if not isinstance(value, dict):
+        _fail(where, "must be a mapping of policy key to value")
+    try:
+        return " ".join(policies.lookup(k, v, family, where).word for k, v in sorted(value.items()))
+    except InputError as e:
+        raise InputError(f"bundle_meta: {e}") from None
+
+
 def _target(t, where: str) -> dict:
     _keys(t, _TARGET_KEYS, _TARGET_KEYS - {"suite"}, where)
     tid = _match(t["id"], _ID, f"{where}.id", "a target id")
@@ -267,10 +289,15 @@ def _target(t, where: str) -> dict:
             _fail(f"{w}.deb_arch", "rpm targets have no dpkg architecture")
         ag = a.get("glibc")
         ag = glibc if ag is None else _match(ag, _GLIBC, f"{w}.glibc", "a glibc version")
+        prebuilt = a.get("prebuilt", False)
+        if not isinstance(prebuilt, bool):
+            _fail(f"{w}.prebuilt", "must be true or false")
         need, need_by = _glibc_need(a.get("binaries"), ag, w)
-        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "need": need, "need_by": need_by})
+        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "prebuilt": "1" if prebuilt else "",
+                       "need": need, "need_by": need_by})
     return {
         "id": tid,
+        "policy": _policy(t.get("policy", {}), family, f"{where}.policy"),
         "name": _text(t["name"], f"{where}.name"),
         "family": family,
         "suite": suite or "",

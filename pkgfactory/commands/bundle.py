@@ -19,9 +19,12 @@ from pkgfactory.commands.build import config_option, with_input_options, with_ru
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
+@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
+                   "checked and bundled as they are instead of built.")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, builder,
-           engine, image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
+def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, prebuilt_dir,
+           builder, engine, image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -32,7 +35,8 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
 
     def done(r):
         if not quiet:
-            status = "[green]built[/]" if r.ok else f"[red]{r.status}[/]: {r.error}"
+            status = (("[green]prebuilt, taken as supplied[/]" if r.prebuilt else "[green]built[/]") if r.ok
+                      else f"[red]{r.status}[/]: {r.error}")
             out.print(f"  {r.target} {r.arch}: {status}")
 
     result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
@@ -41,7 +45,7 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
                         arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                         trust_templates=trust_templates, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
-                        on_stage=stage, force=force)
+                        on_stage=stage, prebuilt=prebuilt_dir, force=force)
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

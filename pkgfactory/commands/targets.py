@@ -5,6 +5,7 @@ from rich.table import Table
 
 from pkgfactory import targets as tg
 from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.targets import policies
 
 
 @click.group("targets")
@@ -67,6 +68,10 @@ def _print_profile(p: tg.Profile) -> None:
     out.print(_arches_table(p))
     out.print(_kv_table("Identify (/etc/os-release globs)", p.identify.items()))
     out.print(_kv_table("Packaging", p.packaging.items()))
+    if p.policy:
+        known = policies.known()
+        out.print(_kv_table("Policy (what the OS enforces on packages)",
+                            [(f"{k} = {v}", known[(k, v)].summary) for k, v in p.policy.items()]))
     extra = p.raw.get("libraries", {}).get("extra", [])
     extra = [extra] if isinstance(extra, str) else extra
     out.print(_kv_table("Libraries", [("beyond glibc", extra), ("total known", str(len(p.libraries)))]))

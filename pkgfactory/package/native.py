@@ -47,11 +47,15 @@ def publish(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = No
     dest_dir = Path(dest_dir) if dest_dir is not None else plan.workdir
     if dest_dir.resolve() == built.parent.resolve():
         return built
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / built.name
-    tmp = dest_dir / f".{built.name}.part-{os.getpid()}"
+    return copy_atomic(built, dest_dir / built.name)
+
+
+def copy_atomic(src: Path, final: Path) -> Path:
+    """Copy ``src`` to ``final`` under a temporary name, synced, then renamed: nobody sees half a file."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.part-{os.getpid()}")
     try:
-        shutil.copyfile(built, tmp)
+        shutil.copyfile(src, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)

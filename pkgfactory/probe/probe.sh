@@ -276,6 +276,27 @@ else
     done
 fi
 
+# --- security policies (pkgfactory/data/policies.toml) -----------------------
+# What the OS enforces on packages beyond rpm/dpkg; only looked at, never changed.
+deb_signature='' exec_control='' policy_src=''
+uos_hook=/usr/share/deepin-elf-verify/pkg-hook/10deb-verifysign
+if [ "$family" = deb ]; then
+    if [ -f "$uos_hook" ] && [ -x /usr/sbin/deepin-pkg-install-hook ]; then
+        deb_signature=uos-verifysign
+        policy_src="deb_signature: $uos_hook and /usr/sbin/deepin-pkg-install-hook are there (deepin-elf-verify $(deb_pkg_version deepin-elf-verify))"
+    elif [ -n "$(deb_pkg_version deepin-elf-verify)" ]; then
+        warn "deepin-elf-verify is installed without $uos_hook: not recorded as a signature policy (on deepin it is an empty package)"
+    fi
+fi
+if have getstatus || [ -r /etc/kysec/kysec.conf ]; then
+    exec_control=kysec
+    state=''
+    if have getstatus; then
+        state=$(getstatus 2>/dev/null | awk -F: 'tolower($1) ~ /(^|[^a-z])exec([^a-z]|$)/ { v = tolower($2); gsub(/[^a-z]/, "", v); print v; exit }')
+    fi
+    policy_src="${policy_src:+$policy_src; }exec_control: KySec found (getstatus or /etc/kysec/kysec.conf), execution control ${state:-state unknown} when probed"
+fi
+
 # --- output ------------------------------------------------------------------
 kv() { [ -z "$2" ] || printf '%s = %s\n' "$1" "$(q "$2")"; }
 
@@ -335,6 +356,12 @@ else
     printf 'deb_compressors = %s\n' "$(qlist "$deb_compressors")"
 fi
 
+if [ -n "$deb_signature$exec_control" ]; then
+    printf '\n[policy]\n'
+    kv deb_signature "$deb_signature"
+    kv exec_control "$exec_control"
+fi
+
 printf '\n[libraries]\n'
 printf 'extra = %s\n' "$(qlist "$sonames")"
 
@@ -353,3 +380,4 @@ fi
 kv libstdcxx "${libstdcxx_path:+$libstdcxx_path: }highest GLIBCXX_/CXXABI_ version string"
 kv libraries "ldconfig -p, class $own_class: every library installed on this machine, not only the base system"
 kv identify "$OSR"
+kv policy "$policy_src"

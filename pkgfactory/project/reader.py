@@ -7,17 +7,12 @@ indices counting from 1 in file order) and fits on one line.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from pkgfactory.errors import InputError
+from pkgfactory.hints import did_you_mean
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "a table"}
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the known key nearest a typo, or ''."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class Table:

@@ -80,7 +80,7 @@ def make_apt_repo(repo_root, suite: str, deb_paths: Iterable, arches: Iterable[s
 
 
 def _into_pool(root: Path, deb: Path, archs: list[str], epoch: int, log: Path | None) -> Path:
-    fields = _control(deb, log)
+    fields = control_fields(deb, log)
     name, version, arch = fields.get("Package", ""), fields.get("Version", ""), fields.get("Architecture", "")
     if not _NAME.match(name) or not _VERSION.match(version):
         raise InputError(f"{deb}: not a valid package name/version ({name!r} {version!r})")
@@ -99,7 +99,8 @@ def _into_pool(root: Path, deb: Path, archs: list[str], epoch: int, log: Path | 
     return dest
 
 
-def _control(deb: Path, log: Path | None) -> deb822.Deb822:
+def control_fields(deb: Path, log: Path | None) -> deb822.Deb822:
+    """Package, Version and Architecture of a .deb, read by dpkg-deb; InputError when it cannot."""
     proc = runner.run(["dpkg-deb", "--field", str(deb), "Package", "Version", "Architecture"], log=log,
                       check=False)
     if proc.returncode != 0:

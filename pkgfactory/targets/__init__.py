@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pkgfactory.errors import InputError
+from pkgfactory.targets import policies
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 DATA_DIR = Path(__file__).parent.parent / "data"
@@ -51,6 +52,8 @@ class Profile:
     sources: dict[str, str]
     path: Path
     notes: str = ""
+    # [policy]: security policies the OS enforces on packages (pkgfactory/data/policies.toml).
+    policy: dict[str, str] = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -188,6 +191,7 @@ def parse_profile(data: dict, path: Path) -> Profile:
         sources=d.get("sources", {}),
         path=path,
         notes=d.get("notes", ""),
+        policy=policies.parse(d.get("policy", {}), d["family"], f"{where} [policy]"),
         raw=d,
     )
 

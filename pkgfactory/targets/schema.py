@@ -67,6 +67,9 @@ def _key(t: Table, name: str, spec: dict, family: str | None):
         if spec.get("non_empty") and not items:
             raise t.error(name, "must not be empty")
         return list(items)
+    if kind == "value":
+        t.used.add(name)
+        return t.data.get(name)
     check = _version if kind == "version" else _one_of(spec)
     return t.get(name, str, default=... if required else None, check=check)
 
