@@ -23,6 +23,7 @@ from pathlib import Path
 from pkgfactory import __version__, output_guard
 from pkgfactory.check import check_binary
 from pkgfactory.check.waivers import apply_waivers
+from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -89,6 +90,7 @@ class BuildReport:
             "host": {"machine": platform.machine(), "python": platform.python_version()},
             "inputs": self.inputs,
             "profiles": {pid: str(p.path) for pid, p in self.profiles.items()},
+            **({"compile": self.project.compile_report} if self.project.compile_report else {}),
             "ok": self.ok,
             "results": [r.to_dict() for r in self.results],
         }
@@ -174,8 +176,20 @@ def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> 
 
 
 def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
-               trust_templates: bool = False) -> tuple[Project, list]:
-    """The project and its (profile, arch) matrix, or the input error that stops a build."""
+               trust_templates: bool = False, compile_options: dict | None = None) -> tuple[Project, list]:
+    """The project and its (profile, arch) matrix, or the input error that stops a build.
+
+    A project with [go] is compiled here first (stage 0; ``compile_options`` go to
+    pkgfactory.compile.compiled_project): its binaries' sources are then the compiled files.
+    """
+    project, matrix = select_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
+                                   sources_root=sources_root, trust_templates=trust_templates)
+    return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
+
+
+def select_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
+                 trust_templates: bool = False) -> tuple[Project, list]:
+    """The project as loaded and its (profile, arch) matrix: what a build will make, before any compiling."""
     project = load(project_path, sources_root=sources_root)
     refuse_untrusted_templates(project, trust_templates)
     return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
@@ -183,11 +197,20 @@ def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sourc
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
-              verbose: bool = False, on_start=None, on_done=None, force: bool = False) -> BuildReport:
+              verbose: bool = False, on_start=None, on_done=None, compile_options: dict | None = None,
+              force: bool = False) -> BuildReport:
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
-                                 sources_root=sources_root, trust_templates=trust_templates)
+                                 sources_root=sources_root, trust_templates=trust_templates,
+                                 compile_options=compile_defaults(out_dir, source_date_epoch, verbose,
+                                                                  compile_options))
     return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
                          verbose=verbose, on_start=on_start, on_done=on_done, force=force)
+
+
+def compile_defaults(out_dir, source_date_epoch, verbose, given: dict | None) -> dict:
+    """What the compile stage needs from a build: the output directory is not module source."""
+    return {"exclude": [Path(out_dir).absolute()], "source_date_epoch": source_date_epoch, "verbose": verbose,
+            **(given or {})}
 
 
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,

@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pkgfactory import runner
+from pkgfactory.cachedir import cache_dir as _cache_dir
 from pkgfactory.engine import Engine, find_engine, image_labels
 from pkgfactory.errors import PkgfError
 
@@ -105,6 +107,39 @@ def debian_rootfs_image(
     return name
 
 
+# Foreign-arch roots that qemu-user runs dynamically linked binaries against (qemu-aarch64 -L ROOT):
+# (suite, dpkg arch) by name. Only unpacked (mmdebstrap --variant=extract): nothing of the foreign
+# arch has to run, so neither binfmt_misc nor qemu is needed to make them.
+FOREIGN_ROOTS = {"11-arm64": ("bullseye", "arm64")}
+
+
+def foreign_root(name: str, *, log: Path | None = None, verbose: bool = False) -> Path:
+    """The directory of foreign root ``name`` ("11-arm64"): the C library and its loader, unpacked.
+
+    Kept in the cache directory under a hash of its recipe, like the images: built once per machine.
+    """
+    if name not in FOREIGN_ROOTS:
+        raise PkgfError(f"no foreign root recipe for {name!r}: known are {', '.join(FOREIGN_ROOTS)}")
+    suite, arch = FOREIGN_ROOTS[name]
+    recipe = {"v": _RECIPE_VERSION, "tool": "mmdebstrap", "variant": "extract", "suite": suite, "arch": arch,
+              "include": ["libc6"], "mirror": host_debian_mirror()}
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    root = _cache_dir() / "roots" / f"{suite}-{arch}-{digest}"
+    with _lock(f"root-{name}"):
+        if (root / ".complete").exists():
+            return root
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{root.name}.", dir=root.parent) as tmp:
+            tree = Path(tmp) / "root"
+            runner.run(["mmdebstrap", "--variant=extract", f"--arch={arch}", "--include=" + ",".join(recipe["include"]),
+                        suite, str(tree), recipe["mirror"]], log=log, verbose=verbose)
+            (tree / ".complete").write_text(json.dumps(recipe, sort_keys=True) + "\n")
+            if root.exists():
+                shutil.rmtree(root)  # an incomplete leftover of a killed run
+            os.rename(tree, root)
+    return root
+
+
 def host_debian_mirror(root: Path = Path("/")) -> str:
     """The Debian archive URI the host's apt uses, or deb.debian.org.
 
@@ -149,13 +184,6 @@ def _deb822_entries(text: str):
             yield uri, fields.get("suites", "").split()
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "pkgfactory"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @contextmanager
 def _lock(name: str):
     # Two test sessions asking for the same image build it once, not twice at once.
@@ -171,7 +199,8 @@ def _lock(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pkgfactory.images",
-                                     description="Build the container images pkgfactory and its tests use.")
+                                     description="Build the container images (and the foreign-arch roots for "
+                                                 "qemu-user) pkgfactory and its tests use.")
     parser.add_argument("versions", nargs="*", default=list(DEBIAN_RELEASES),
                         help=f"Debian releases to build (default: {' '.join(DEBIAN_RELEASES)})")
     parser.add_argument("--engine", default=None, help="podman or docker (default: auto-detect)")
@@ -184,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             tag = debian_release_image(engine, version, log=args.log, verbose=args.verbose)
             print(f"{tag}: ready ({time.monotonic() - started:.0f}s, {engine.name})", flush=True)
+        for name in FOREIGN_ROOTS:
+            started = time.monotonic()
+            root = foreign_root(name, log=args.log, verbose=args.verbose)
+            print(f"{name} root {root}: ready ({time.monotonic() - started:.0f}s)", flush=True)
     except PkgfError as e:
         print(f"pkgfactory.images: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -11,7 +11,8 @@ Usage: bash scripts/setup.sh [--with-images] [--tests] [--no-apt]
   1. installs the Debian packages in scripts/apt-packages.txt (apt-get), and
      with --tests also those in scripts/apt-packages-tests.txt
   2. configures podman in /etc/containers/containers.conf (runc, ulimits)
-  3. creates .venv and installs pkgfactory with its test extras into it
+  3. creates .venv and installs pkgfactory into it with the Go toolchain and zig
+     it compiles with (extras go, cgo), and with --tests the test extras too
   4. creates the builder image package builds run in (pkgfactory builder create)
 
   --with-images  also build the plain Debian 11/12 images the tests run things in
@@ -131,10 +132,15 @@ else:
 PY
 }
 
+# What pip installs: the main job compiles Go (the example builds from source), the tests need more.
+extras=go,cgo
+[ "$tests" = 1 ] && extras=go,cgo,test
+
 venv_stamp() {
 	# Reinstall only when what pip would install can have changed.
 	{
 		cat pyproject.toml
+		echo "$extras"
 		.venv/bin/python -c 'import sys; print(sys.version)'
 	} | sha256sum | cut -d' ' -f1
 }
@@ -153,13 +159,13 @@ create_venv() {
 		"$py" -m venv .venv || die "'$py -m venv' failed: on Debian install python3-venv"
 	fi
 	if [ -x .venv/bin/pkgfactory ] && [ -f .venv/.setup-stamp ] && [ "$(cat .venv/.setup-stamp)" = "$(venv_stamp)" ]; then
-		say "venv: pkgfactory[test] already installed in .venv"
+		say "venv: pkgfactory[$extras] already installed in .venv"
 	else
-		say "venv: pip install -e '.[test]'"
-		.venv/bin/python -m pip install --progress-bar off -e '.[test]'
+		say "venv: pip install -e '.[$extras]'"
+		.venv/bin/python -m pip install --progress-bar off -e ".[$extras]"
 		venv_stamp >.venv/.setup-stamp
 	fi
-	# The test extras ship toolchains as wheels; a broken one should fail here, not mid-suite.
+	# The extras ship toolchains as wheels; a broken one should fail here, not mid-build.
 	say "venv: $(.venv/bin/go version), zig $(.venv/bin/python -m ziglang version)"
 }
 

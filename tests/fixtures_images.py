@@ -13,7 +13,7 @@ import pytest
 
 from pkgfactory.engine import find_engine
 from pkgfactory.errors import PkgfError
-from pkgfactory.images import debian_release_image
+from pkgfactory.images import debian_release_image, foreign_root
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +64,9 @@ def standin_deb(tmp_path_factory) -> Path:
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True,
                    capture_output=True)
     return deb
+
+
+@pytest.fixture(scope="session")
+def arm64_root(tmp_path_factory):
+    """An arm64 Debian 11 root (libc6 and its loader, unpacked) for ``qemu-aarch64 -L``; cached."""
+    return foreign_root("11-arm64", log=tmp_path_factory.mktemp("roots") / "roots.log")

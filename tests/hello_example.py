@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,9 +29,13 @@ def go() -> str:
     return found
 
 
+MAIN_PACKAGE = "./cmd/hello-service"
+
+
 def build_hello(out: Path, version: str = "1.2.0") -> dict[str, Path]:
-    """The example's Go binaries, built like build.sh does (static, stripped), cached in ``out``."""
-    src = (EXAMPLE / "main.go").read_bytes() + (EXAMPLE / "go.mod").read_bytes()
+    """The example's Go binaries built by hand, as a user shipping prebuilt binaries would (static,
+    stripped), cached in ``out``: the prebuilt-binary ([binary.source]) path of the tests."""
+    src = (EXAMPLE / MAIN_PACKAGE / "main.go").read_bytes() + (EXAMPLE / "go.mod").read_bytes()
     key = hashlib.sha256(src + version.encode()).hexdigest()[:12]
     bins = {arch: out / key / f"hello-service-{arch}" for arch in GOARCH}
     for arch, dest in bins.items():
@@ -39,20 +44,37 @@ def build_hello(out: Path, version: str = "1.2.0") -> dict[str, Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": GOARCH[arch],
                "GOFLAGS": "-trimpath", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
-        subprocess.run([go(), "build", "-ldflags", f"-s -w -X main.version={version}", "-o", str(dest), "."],
-                       cwd=EXAMPLE, env=env, check=True, capture_output=True)
+        subprocess.run([go(), "build", "-ldflags", f"-s -w -X main.version={version}", "-o", str(dest),
+                        MAIN_PACKAGE], cwd=EXAMPLE, env=env, check=True, capture_output=True)
     return bins
 
 
+def prebuilt_project_text(text: str, arches) -> str:
+    """The example's project file with its compiled binary turned into a prebuilt one (dist/<name>-<arch>)."""
+    without_go, n = re.subn(r"^# How pkgfactory compiles.*?(?=^# The Go binary)", "", text, count=1,
+                            flags=re.S | re.M)
+    assert n == 1, "the example's [go] section moved: update prebuilt_project_text"
+    source = "[binary.source]\n" + "".join(f'{a} = "dist/hello-service-{a}"\n' for a in arches)
+    assert f'go = "{MAIN_PACKAGE}"\n' in without_go
+    return without_go.replace(f'go = "{MAIN_PACKAGE}"\n', source, 1)
+
+
 def copy_example(dest: Path, binaries: dict[str, Path]) -> Path:
-    """A copy of the example project with its binaries in dist/; returns the project file."""
+    """A copy of the example project shipping prebuilt binaries from dist/; returns the project file."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(EXAMPLE / "pkgfactory.toml", dest)
+    (dest / "pkgfactory.toml").write_text(prebuilt_project_text((EXAMPLE / "pkgfactory.toml").read_text(),
+                                                                binaries))
     shutil.copy(EXAMPLE / "README.md", dest)
     shutil.copytree(EXAMPLE / "packaging", dest / "packaging", dirs_exist_ok=True)
     (dest / "dist").mkdir(exist_ok=True)
     for arch, path in binaries.items():
         shutil.copy(path, dest / "dist" / f"hello-service-{arch}")
+    return dest / "pkgfactory.toml"
+
+
+def copy_example_source(dest: Path) -> Path:
+    """A copy of the example project as it is, compiled from its Go source ([go]); returns the project file."""
+    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns("dist", "output"), dirs_exist_ok=True)
     return dest / "pkgfactory.toml"
 
 

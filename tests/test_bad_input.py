@@ -109,6 +109,7 @@ def _failing_args(tmp_path) -> dict[str, list]:
         "bundle": ["bundle", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "out", "--keys-dir", missing],
         "verify": ["verify", missing],
         "init": ["init", "--binary", missing, "-o", tmp_path / "new" / "pkgfactory.toml"],
+        "compile": ["compile", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "dist"],
     }
 
 

@@ -1,11 +1,13 @@
 """`pkgfactory bundle` end to end and `pkgfactory verify` against tampering.
 
-One bundle (debian-11, debian-12, centos-7, kylin-v10-sp3; x86_64) is made with a
-passphrase-protected key; it is installed for real in a Debian 11 container with
-no network, read by dnf, then copied and tampered with, file kind by file kind.
+One bundle (debian-11, debian-12, centos-7, kylin-v10-sp3; x86_64) is made from the
+example's Go source ([go]: compiled first) with a passphrase-protected key; it is
+installed for real in a Debian 11 container with no network, read by dnf, then
+copied and tampered with, file kind by file kind.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
-from signing_helpers import PASSPHRASE, bundle_inputs, kill_agent, make_key
+from hello_example import copy_example_source
+from signing_helpers import PASSPHRASE, kill_agent, make_key
 
 pytestmark = pytest.mark.container
 
@@ -26,7 +29,11 @@ TARGETS = ["debian-11", "debian-12", "centos-7", "kylin-v10-sp3"]
 def made(tmp_path_factory, container_engine):
     assert run_cli("builder", "create").code == 0
     root = tmp_path_factory.mktemp("bundle")
-    project, key, env = bundle_inputs(root, tmp_path_factory.mktemp("bins"))
+    project = copy_example_source(root / "project")
+    key = make_key(root / "keys", passphrase=PASSPHRASE)
+    pfile = root / "passphrase"
+    pfile.write_text(PASSPHRASE + "\n")
+    env = dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(pfile))
     args = ["bundle", "-c", project, "-o", root / "out", "--keys-dir", key.home, "--arch", "x86_64", "--json"]
     for t in TARGETS:
         args += ["--target", t]
@@ -51,6 +58,8 @@ def test_layout_and_archive(made):
     assert manifest["key"]["fingerprint"] == key.fingerprint
     assert sorted(manifest["targets"]) == sorted(TARGETS)
     assert {p["format"] for p in manifest["packages"]} == {"rpm", "deb"}
+    (compiled,) = json.loads((bundle / "reports" / "build-report.json").read_text())["compile"]["binaries"]
+    assert compiled["arch"] == "x86_64" and sorted(compiled["targets"]) == sorted(TARGETS) and not compiled["cgo"]
     sbom = json.loads((bundle / "sbom" / "hello-service-x86_64.cdx.json").read_text())
     assert sbom["bomFormat"] == "CycloneDX"
     assert key.fingerprint in (bundle / "reports/index.html").read_text()  # tests/test_bundle_page.py reads it

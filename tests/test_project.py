@@ -269,16 +269,19 @@ BAD = [
 ]
 
 
+def _refused(path, key, **kw) -> None:
+    with pytest.raises(InputError) as e:
+        load(path, **kw)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}: key '{key}': "), msg
+
+
 @pytest.mark.parametrize("where,value,key", BAD, ids=[f"{w}={v!r}"[:60] for w, v, _ in BAD])
 def test_bad_input_names_the_key(tmp_path, where, value, key):
     data = copy.deepcopy(base())
     _set(data, where, value)
-    path = write_project(tmp_path, data)
-    with pytest.raises(InputError) as e:
-        load(path)
-    msg = str(e.value)
-    assert "\n" not in msg
-    assert msg.startswith(f"{path}: key '{key}': "), msg
+    _refused(write_project(tmp_path, data), key)
 
 
 def test_invalid_toml_and_missing_file(tmp_path):
@@ -326,6 +329,8 @@ def test_example_file_is_documented():
     for key in set(keys(data)):
         if key.startswith("binary.source."):
             key = "binary.source.<arch>"
+        if key.startswith("go.x."):
+            key = "go.x.<importpath.name>"
         assert f"`{key}`" in doc, f"{key} is not documented"
 
 
@@ -370,3 +375,93 @@ def test_go_arch_names_are_ours_everywhere_in_the_project_file(tmp_path):
     assert set(p.binaries[0].sources) == {"x86_64", "aarch64"}
     assert p.arches == ("aarch64", "x86_64")
     assert p.waivers[0].arch == "x86_64" and p.waived("centos-7", "x86_64", "cpu-level")
+
+
+# --- [go] and binary.go -------------------------------------------------------------------------
+
+def go_base() -> dict:
+    data = base()
+    data["build"]["arches"] = ["x86_64"]
+    data["go"] = {"module": ".", "ldflags": "-s -w", "x": {"main.version": "{version}-{release} {commit}"}}
+    data["binary"] = [{"dest": "/usr/bin/demo", "go": "./cmd/demo"}]
+    return data
+
+
+def write_go_project(tmp_path, data: dict):
+    path = write_project(tmp_path, data)
+    (tmp_path / "go.mod").write_text("module example.com/demo\n\ngo 1.22\n")
+    (tmp_path / "cmd" / "demo").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "nomod").mkdir(exist_ok=True)
+    return path
+
+
+def test_go_project_loads(tmp_path):
+    p = load(write_go_project(tmp_path, go_base()))
+    assert p.go.module == tmp_path and not p.go.cgo and p.go.toolchain == "go" and p.go.tags == ()
+    assert p.go.x == (("main.version", "{version}-{release} {commit}"),)
+    (b,) = p.binaries
+    assert b.go == "./cmd/demo" and b.sources == {} and b.name == "demo"
+    assert p.arches == ("x86_64",)
+    # Prebuilt and compiled binaries side by side: the prebuilt ones must have every arch.
+    data = go_base()
+    data["binary"].append({"dest": "/usr/bin/tool", "source": {"x86_64": "bin/demo-x86_64"}})
+    assert [b.go for b in load(write_go_project(tmp_path, data)).binaries] == ["./cmd/demo", None]
+
+
+GO_BAD = [
+    ("binary.0.source", {"x86_64": "bin/demo-x86_64"}, "binary[1].go"),  # both
+    ("go", _DELETE, "binary[1].go"),  # go without [go]
+    ("binary.0", {"dest": "/usr/bin/demo", "source": {"x86_64": "bin/demo-x86_64"}}, "go"),  # [go] unused
+    ("binary.0.go", "cmd/demo", "binary[1].go"),
+    ("binary.0.go", "./../demo", "binary[1].go"),
+    ("binary.0.go", "./testdata/demo", "binary[1].go"),
+    ("binary.0.go", "./.hidden", "binary[1].go"),
+    ("binary.0.go", "./missing", "binary[1].go"),
+    ("binary.0.go", "example.com/demo/cmd/demo", "binary[1].go"),
+    ("build.arches", _DELETE, "build.arches"),
+    ("go.module", "..", "go.module"),
+    ("go.module", "nomod", "go.module"),
+    ("go.module", "no-such-dir", "go.module"),
+    ("go.cgo", "yes", "go.cgo"),
+    ("go.tags", ["a,b"], "go.tags[1]"),
+    ("go.tags", "netgo", "go.tags"),
+    ("go.ldflags", "-s -extld=/tmp/evil", "go.ldflags"),
+    ("go.ldflags", "--extldflags '-fuse-ld=/tmp/evil'", "go.ldflags"),
+    ("go.ldflags", "-X 'main.a=b", "go.ldflags"),
+    ("go.ldflags", "-s\n-w", "go.ldflags"),
+    ("go.toolchain", "bin/go", "go.toolchain"),
+    ("go.x", {"not a symbol": "x"}, "go.x.not a symbol"),
+    ("go.x", {"main.version": "{nope}"}, "go.x.main.version"),
+    ("go.x", {"main.version": "{version!r}"}, "go.x.main.version"),
+    ("go.x", {"main.version": "it's \"quoted\" twice"}, "go.x.main.version"),
+    ("go.x", {"main.version": 1}, "go.x.main.version"),
+    ("go.compiler", "gccgo", "go.compiler"),
+]
+
+
+@pytest.mark.parametrize("where,value,key", GO_BAD, ids=[f"{w}={v!r}"[:60] for w, v, _ in GO_BAD])
+def test_go_bad_input_names_the_key(tmp_path, where, value, key):
+    data = copy.deepcopy(go_base())
+    _set(data, where, value)
+    _refused(write_go_project(tmp_path, data), key, check_sources=False)  # the module is read even then
+
+
+def test_go_toolchain_and_module_inside_the_tree(tmp_path):
+    data = go_base()
+    data["go"]["toolchain"] = str(tmp_path / "tools" / "go")
+    with pytest.raises(InputError, match=r"key 'go.toolchain': .* is inside the project tree"):
+        load(write_go_project(tmp_path, data))
+    data["go"]["toolchain"] = "/usr/lib/go-1.22/bin/go"  # elsewhere: the user's own Go
+    assert load(write_go_project(tmp_path, data)).go.toolchain == "/usr/lib/go-1.22/bin/go"
+    # A module directory that is a symlink out of the project is outside it.
+    (tmp_path / "elsewhere").mkdir()
+    outside = tmp_path / "elsewhere" / "mod"
+    outside.mkdir()
+    (outside / "go.mod").write_text("module x\n")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    os.symlink(outside, proj / "mod")
+    data = go_base()
+    data["go"]["module"] = "mod"
+    with pytest.raises(InputError, match=r"key 'go.module': .*a symlink to .*is outside"):
+        load(write_go_project(proj, data))

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import __version__, output_guard
-from pkgfactory.build import BuildReport, build_planned, plan_build
+from pkgfactory.build import BuildReport, build_planned, compile_defaults, select_build
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
+from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
@@ -278,7 +279,8 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None, prebuilt=None, force: bool = False) -> BundleResult:
+               on_done=None, on_stage=None, prebuilt=None, compile_options: dict | None = None,
+               force: bool = False) -> BundleResult:
     """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt)."""
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -286,9 +288,9 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
     with output_lock(out_dir):
         # Refusals that need only the project, and the output directory's earlier
         # runs, before anything (even a log line) is written into it.
-        project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
-                                     targets_dirs=targets_dirs, sources_root=sources_root,
-                                     trust_templates=trust_templates)
+        project, matrix = select_build(project_path, target_ids=target_ids, arches=arches,
+                                       targets_dirs=targets_dirs, sources_root=sources_root,
+                                       trust_templates=trust_templates)
         output_guard.claim(out_dir, project, matrix, force=force,
                            bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
@@ -296,7 +298,10 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
-            # Refusals that need the project and the key, before minutes of building.
+            # Refusals that need the project and the key, before minutes of building; a project
+            # with [go] is compiled first (stage 0).
+            project = compiled_project(project, matrix, sources_root=sources_root,
+                                       **compile_defaults(out_dir, source_date_epoch, verbose, compile_options))
             _refuse_secret_sources(project, keys_dir, passphrase_file)
             supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))

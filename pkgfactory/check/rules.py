@@ -34,18 +34,32 @@ def go_policy() -> dict:
         return tomllib.load(f)
 
 
-def _zig_target(arch: str, glibc: str) -> str:
-    zig_arch = {"x86_64": "x86_64", "aarch64": "aarch64", "loongarch64": "loongarch64",
-                "mips64el": "mips64el", "riscv64": "riscv64"}.get(arch, arch)
-    return f"{zig_arch}-linux-gnu.{glibc}"
+def go_release_kernel(release: tuple[int, int]) -> str | None:
+    """The lowest Linux the Go runtime of ``release`` supports (the entry with the highest ``since``)."""
+    best = None
+    for entry in go_policy()["kernel"]:
+        if version_key(entry["since"]) <= release:
+            best = entry["kernel"]
+    return best
+
+
+@lru_cache(maxsize=1)
+def compile_data() -> dict:
+    with open(DATA_DIR / "compile.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def zig_target(arch: str, glibc: str) -> str:
+    """``zig cc -target`` for ``arch`` pinned to ``glibc`` (x86_64-linux-gnu.2.17)."""
+    return f"{compile_data()['zig_triple'].get(arch, arch + '-linux-gnu')}.{glibc}"
 
 
 def _cgo_fix(info: BinaryInfo, glibc: str) -> str:
     if info.go is None:
         return (f"rebuild it against glibc {glibc} (on the oldest supported release, or with "
-                f"CC=\"zig cc -target {_zig_target(info.arch, glibc)}\")")
+                f"CC=\"zig cc -target {zig_target(info.arch, glibc)}\")")
     return (f"rebuild with CGO_ENABLED=0, or with cgo and a C toolchain pinned to glibc {glibc} "
-            f"(CC=\"zig cc -target {_zig_target(info.arch, glibc)}\")")
+            f"(CC=\"zig cc -target {zig_target(info.arch, glibc)}\")")
 
 
 def os_mismatch(info: BinaryInfo, profile: Profile, arch: str | None) -> list[Finding]:
@@ -66,7 +80,7 @@ def arch_support(info: BinaryInfo, profile: Profile, arch: str | None) -> list[F
     if arch and arch != info.arch:
         out.append(Finding("arch-mismatch", ERROR,
                            f"binary is {info.arch} but was given as the {arch} binary; "
-                           f"pass the {arch} build (GOARCH={_goarch(arch)})"))
+                           f"pass the {arch} build (GOARCH={goarch_for(arch) or arch})"))
     if info.arch not in profile.arches:
         out.append(Finding("arch-unsupported", ERROR,
                            f"{profile.id} has no {info.arch} edition (it has: {', '.join(profile.arches)}); "
@@ -79,11 +93,12 @@ def arch_support(info: BinaryInfo, profile: Profile, arch: str | None) -> list[F
     return out
 
 
-def _goarch(arch: str) -> str:
+def goarch_for(arch: str) -> str | None:
+    """Go's GOARCH for one of our arch names; None when Go has no port for it (sw_64)."""
     for goarch, ours in go_policy()["goarch"].items():
         if ours == arch:
             return goarch
-    return arch
+    return None
 
 
 def loongarch_world(info: BinaryInfo, profile: Profile, arch: str | None) -> list[Finding]:
@@ -163,12 +178,9 @@ def kernel(info: BinaryInfo, profile: Profile, arch: str | None) -> list[Finding
     floors: list[tuple[str, str]] = []
     rel = info.go.release if info.go else None
     if rel:
-        best = None
-        for entry in go_policy()["kernel"]:
-            if version_key(entry["since"]) <= rel:
-                best = entry
-        if best:
-            floors.append((best["kernel"], f"Go {rel[0]}.{rel[1]} runtime"))
+        need = go_release_kernel(rel)
+        if need:
+            floors.append((need, f"Go {rel[0]}.{rel[1]} runtime"))
         arch_floor = go_policy()["arch_kernel"].get(info.arch)
         if arch_floor:
             floors.append((arch_floor, f"Go on {info.arch}"))

@@ -11,6 +11,7 @@ COMMANDS = [
     ("check", "check"),
     ("keys", "keys"),
     ("builder", "builder"),
+    ("compile", "compile_"),
     ("build", "build"),
     ("bundle", "bundle"),
     ("verify", "verify"),

@@ -10,6 +10,7 @@ from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
 from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, trust_templates_option)
+from pkgfactory.commands.compile import Progress
 from pkgfactory.engine import ENGINES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
@@ -83,7 +84,7 @@ def build(project_file, target_ids, arches, out_dir, force, builder, engine, ima
     report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                        trust_templates=trust_templates, verbose=verbose and not quiet,
-                       on_start=started, on_done=done, force=force)
+                       on_start=started, on_done=done, compile_options=Progress(quiet, verbose).options(), force=force)
     if as_json:
         emit_json(report.to_dict())
     else:

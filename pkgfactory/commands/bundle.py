@@ -9,6 +9,7 @@ from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
 from pkgfactory.commands._common import console, emit_json
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
+from pkgfactory.commands.compile import Progress
 
 
 @click.command()
@@ -45,7 +46,8 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
                         arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                         trust_templates=trust_templates, fingerprint=fingerprint,
                         passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
-                        on_stage=stage, prebuilt=prebuilt_dir, force=force)
+                        on_stage=stage, prebuilt=prebuilt_dir,
+                        compile_options=Progress(quiet, verbose).options(), force=force)
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pkgfactory.errors import InputError
 from pkgfactory.project.load import FILE_NAME, load
 from pkgfactory.project.model import (
-    Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Group, Kernel, Package, Project,
+    Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Go, Group, Kernel, Package, Project,
     Relations, Script, Scripts, Symlink, Unit, User, Waiver,
 )
 
 __all__ = [
     "FILE_NAME", "load", "resolve_targets", "build_matrix", "Alternative", "Binary", "ChangelogEntry", "Config", "Dep",
-    "Directory", "File", "Group", "Kernel", "Package", "Project", "Relations", "Script", "Scripts",
+    "Directory", "File", "Go", "Group", "Kernel", "Package", "Project", "Relations", "Script", "Scripts",
     "Symlink", "Unit", "User", "Waiver",
 ]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from pkgfactory.errors import InputError
 from pkgfactory.project import expand, rules
 from pkgfactory.project.model import (
-    RELATION_KINDS, Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Group, Kernel,
+    RELATION_KINDS, Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Go, Group, Kernel,
     Package, Project, Relations, Script, Scripts, Symlink, Unit, User, Waiver,
 )
 from pkgfactory.project.reader import Table
@@ -93,9 +93,13 @@ class _Loader:
 
     def project(self, top: Table) -> Project:
         package = self.package(top.table("package", required=True))
-        binaries = tuple(self.binary(t) for t in top.tables("binary"))
+        go = self.go(top.table("go")) if top.has("go") else None
+        binaries = tuple(self.binary(t, go) for t in top.tables("binary"))
         if not binaries:
             raise top.error("binary", "at least one [[binary]] is required")
+        if go is not None and not any(b.go for b in binaries):
+            raise top.error("go", "[go] is set but no [[binary]] names a package with go = \"./cmd/...\" "
+                            "(remove [go], or compile a binary from it)")
         build = top.table("build", required=True)
         targets = build.strings("targets", required=True, check=rules.match(rules.TARGET_ID, "target id"))
         arches = self.arches(build, binaries)
@@ -133,6 +137,7 @@ class _Loader:
             waivers=tuple(self.waiver(t) for t in top.tables("waiver")),
             templates=Path(templates) if templates else None,
             source_date_epoch=sde if sde is not None else int(changelog[0].date.timestamp()),
+            go=go,
         )
         top.done()
         _check_accounts(project, top)
@@ -158,19 +163,26 @@ class _Loader:
         return pkg
 
     def arches(self, build: Table, binaries: tuple[Binary, ...]) -> tuple[str, ...]:
-        have = tuple(binaries[0].sources)
+        prebuilt = [b for b in binaries if b.go is None]
+        have = tuple(prebuilt[0].sources) if prebuilt else ()
         # Go's names (amd64, arm64, ...) become ours here, as everywhere an arch is given.
         wanted = build.strings("arches", check=canonical_arch)
         for i, a in enumerate(wanted, 1):
             if a in wanted[:i - 1]:
                 raise build.error(f"arches[{i}]", f"{a} is listed twice")
-            if a not in have:
-                raise build.error("arches", f"{a} has no binary: every [[binary]] needs source.{a}")
+            if any(a not in b.sources for b in prebuilt):
+                raise build.error("arches", f"{a} has no binary: every [[binary]] with a source table needs "
+                                  f"source.{a}")
+        if not wanted and not prebuilt:
+            raise build.error("arches", "missing: required when every [[binary]] is compiled from go "
+                              "(there is no source table to take the arches from)")
         return wanted or have
 
     # --- payload ---------------------------------------------------------
 
-    def binary(self, t: Table) -> Binary:
+    def binary(self, t: Table, go: Go | None) -> Binary:
+        if t.has("go"):
+            return self.go_binary(t, go)
         src = t.table("source", required=True)
         sources = {}
         given = {}
@@ -190,6 +202,74 @@ class _Loader:
                    sources=sources)
         t.done()
         return b
+
+    def go_binary(self, t: Table, go: Go | None) -> Binary:
+        if t.has("source"):
+            raise t.error("go", "a [[binary]] has either source (prebuilt files) or go (compiled from the "
+                          "module), never both")
+        if go is None:
+            raise t.error("go", "compiling needs a [go] table naming the module (every key has a default: "
+                          "[go] alone compiles the module in the project file's directory)")
+        b = Binary(dest=t.get("dest", str, check=rules.install_path),
+                   mode=t.get("mode", str, default="0755", check=_mode(False)),
+                   sources={},
+                   go=t.get("go", str, check=lambda v: self.go_package(v, go.module)))
+        t.done()
+        return b
+
+    def go_package(self, value: str, module: Path) -> str:
+        """``.`` or ``./dir/...``: a package directory of the module, as ``go build`` is given it."""
+        rules.one_line(value)
+        if not rules.GO_PACKAGE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a package directory of the module like \"./cmd/app\" or \".\" "
+                             "(no '..'; no directory Go ignores: names starting with '.' or '_', testdata)")
+        path = Path(os.path.normpath(module / value))
+        self.confine(path)
+        if not path.is_dir():  # the module is read even by metadata-only loads: compile runs before build
+            raise ValueError(f"{path} is not a directory")
+        return value
+
+    # --- [go] ----------------------------------------------------------------
+
+    def go(self, t: Table) -> Go:
+        module = Path(t.get("module", str, default=".", check=self.directory_source))
+        if not (module / "go.mod").is_file():
+            raise t.error("module", f"{module} holds no go.mod (the module directory, relative to the project "
+                          "file)")
+        x = t.table("x")
+        injections = []
+        for name in x.data:
+            try:
+                rules.match(rules.GO_SYMBOL, "-X name: importpath.name, like main.version")(name)
+            except ValueError as e:
+                raise x.error(name, str(e)) from None
+            injections.append((name, x.get(name, str, check=rules.go_x_value)))
+        x.done()
+        g = Go(module=module,
+               cgo=t.get("cgo", bool, default=False),
+               tags=t.strings("tags", check=rules.match(rules.GO_TAG, "build tag (letters, digits, '_', '.')")),
+               ldflags=t.get("ldflags", str, default="", check=rules.go_ldflags),
+               toolchain=t.get("toolchain", str, default="go", check=self.go_toolchain),
+               x=tuple(injections))
+        t.done()
+        return g
+
+    def go_toolchain(self, value: str) -> str:
+        """A command name (found next to pkgfactory, then on PATH) or an absolute path outside the project.
+
+        A toolchain inside the project tree would be a program from the project file's author
+        that this host runs; the project file is data, never code.
+        """
+        rules.one_line(value)
+        if "/" not in value:
+            return value
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r}: give a command name (go) or an absolute path")
+        tree = Path(os.path.realpath(self.root))
+        if Path(os.path.realpath(value)).is_relative_to(tree):
+            raise ValueError(f"{value} is inside the project tree ({tree}): a toolchain there is a program "
+                             "from the project's author; install it elsewhere and point at it")
+        return value
 
     def file(self, t: Table, cls) -> tuple[list, list[Directory]]:
         """One [[file]]/[[config]] table: its files, and the directories a tree source makes the package own."""

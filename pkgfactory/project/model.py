@@ -41,7 +41,27 @@ class Package:
 class Binary:
     dest: str
     mode: int
-    sources: dict[str, Path]  # arch -> Go binary on the build machine
+    sources: dict[str, Path]  # arch -> Go binary on the build machine (compiled ones: once compiled)
+    go: str | None = None  # "./cmd/x": a main package of [go].module, compiled by pkgfactory
+
+    @property
+    def name(self) -> str:
+        return self.dest.rsplit("/", 1)[-1]
+
+
+# What [go.x] values may say; filled per compile (pkgfactory.compile).
+GO_X_FIELDS = ("name", "version", "release", "epoch", "commit", "date", "arch", "targets")
+
+
+@dataclass(frozen=True)
+class Go:
+    """[go]: how pkgfactory compiles the binaries that name a package (``binary.go``)."""
+    module: Path  # directory holding go.mod
+    cgo: bool = False
+    tags: tuple[str, ...] = ()
+    ldflags: str = ""
+    toolchain: str = "go"
+    x: tuple[tuple[str, str], ...] = ()  # (import path.name, template) for -X
 
 
 @dataclass(frozen=True)
@@ -199,6 +219,9 @@ class Project:
     waivers: tuple[Waiver, ...] = ()
     templates: Path | None = None
     source_date_epoch: int = 0  # [build] override, else the newest changelog date
+    go: Go | None = None
+    # Set by the compile stage: what it did, for the build report (pkgfactory.compile.CompileReport.to_dict).
+    compile_report: dict | None = field(default=None, compare=False)
 
     @property
     def root(self) -> Path:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
 import textwrap
 import unicodedata
+
+from pkgfactory.project.model import GO_X_FIELDS
 
 # deb policy 5.6.1 (lowercase, starts alnum, >= 2 chars); rpm accepts all of it.
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
@@ -245,3 +248,76 @@ def match(pattern: re.Pattern, what: str):
             raise ValueError(f"{text!r} is not a valid {what}")
         return text
     return check
+
+
+# --- [go] ----------------------------------------------------------------------
+
+# A package directory of the module, as `go build` is given it: "." or "./a/b". Go itself skips
+# directories named testdata or starting with '.' or '_', so they cannot hold the main package.
+GO_PACKAGE = re.compile(r"^\.(/(?!testdata(/|$))[A-Za-z0-9][A-Za-z0-9._+-]*)*$")
+GO_TAG = re.compile(r"^[A-Za-z0-9_.]+$")
+# -X takes importpath.name; the import path of main is "main".
+GO_SYMBOL = re.compile(r"^[A-Za-z0-9_.~+/-]+\.[A-Za-z_][A-Za-z0-9_]*$")
+# Flags that choose the external linker or what it is given: the linker runs on this host, so
+# they would let a project file run programs of its author's choosing (pkgfactory sets CC itself).
+GO_LDFLAGS_REFUSED = ("extld", "extldflags")
+
+
+def go_split(text: str) -> list[str]:
+    """Split flags the way the go command splits -ldflags (cmd/internal/quoted): spaces separate,
+    '...' or "..." quote, no backslash escapes."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif text[i] in "'\"":
+            end = text.find(text[i], i + 1)
+            if end < 0:
+                raise ValueError(f"unterminated {text[i]} quote")
+            out.append(text[i + 1:end])
+            i = end + 1
+        else:
+            end = i
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            out.append(text[i:end])
+            i = end
+    return out
+
+
+def go_quote(arg: str) -> str:
+    """One argument for a flag list the go command splits (the inverse of go_split)."""
+    if arg and not any(c.isspace() or c in "'\"" for c in arg):
+        return arg
+    if "'" not in arg:
+        return f"'{arg}'"
+    if '"' not in arg:
+        return f'"{arg}"'
+    raise ValueError(f"{arg!r} holds both ' and \" quotes: the go command cannot be given it as one argument")
+
+
+def go_ldflags(text: str) -> str:
+    text = one_line(text, empty=True)
+    for flag in go_split(text):
+        name = flag.lstrip("-").split("=", 1)[0]
+        if flag.startswith("-") and name in GO_LDFLAGS_REFUSED:
+            raise ValueError(f"-{name} is not allowed: it picks the external linker or its flags, a program "
+                             "this host would run (pkgfactory sets the C toolchain itself, zig cc with cgo)")
+    return text
+
+
+def go_x_value(text: str) -> str:
+    """A -X value; {name} {version} {release} {epoch} {commit} {date} {arch} {targets} are filled per compile."""
+    text = one_line(text, empty=True)
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise ValueError(f"{text!r}: {e} (write {{{{ and }}}} for literal braces)") from None
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in GO_X_FIELDS or spec or conversion:
+            raise ValueError(f"{{{field}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
+                             f"is not one of {' '.join('{' + f + '}' for f in GO_X_FIELDS)}")
+    go_quote(text.replace("{", "").replace("}", ""))
+    return text

@@ -1,0 +1,123 @@
+"""Compiled binaries by content key: ``~/.cache/pkgfactory/compile/<key>/``.
+
+The key covers everything the binary is made from: every file under the
+module (go.mod, go.sum and vendor/ included; VCS metadata and pkgfactory's own
+output directories left out) and its local replace directories, the go
+command line and the environment that reaches the compilers, the toolchain
+(version and GOROOT), zig's version, and the floor. Module dependencies
+outside the tree are pinned by go.sum. A hit skips the go command entirely;
+go's own build cache (GOCACHE) makes a miss cheap when little changed.
+
+Entries are written under a temporary name and renamed into place, so a
+killed compile never leaves an entry that looks complete; a corrupted binary
+(its sha256 differs from the record) is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from pkgfactory.cachedir import cache_dir
+from pkgfactory.digest import sha256_file
+from pkgfactory.errors import PkgfError
+
+# Bump when what a key covers, or an entry's layout, changes.
+RECIPE = 1
+_VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
+BINARY, RECORD, LOG = "binary", "record.json", "compile.log"
+
+
+def root() -> Path:
+    return cache_dir() / "compile"
+
+
+def tree_digest(dirs: list[Path], exclude: list[Path] = ()) -> str:
+    """sha256 over the names, exec bits and contents of every file under ``dirs``."""
+    skip = {os.path.realpath(p) for p in exclude}
+    h = hashlib.sha256()
+    for top in dirs:
+        top = Path(os.path.realpath(top))
+        h.update(f"tree {top.name}\0".encode())
+        for cur, subdirs, files in os.walk(top):
+            keep = []
+            for d in sorted(subdirs):
+                path = os.path.join(cur, d)
+                if d in _VCS_DIRS or os.path.realpath(path) in skip:
+                    continue
+                if os.path.islink(path):  # go does not walk into symlinked directories either
+                    h.update(f"L {os.path.relpath(path, top)}\0{os.readlink(path)}\n".encode())
+                else:
+                    keep.append(d)
+            subdirs[:] = keep
+            for name in sorted(files):
+                path = os.path.join(cur, name)
+                try:
+                    st = os.stat(path)  # a symlinked file counts by what it points to, as go reads it
+                    if not os.path.isfile(path):
+                        continue
+                    digest = sha256_file(path)
+                except FileNotFoundError:
+                    continue  # gone while we walked (or a dangling link): nothing the compile can read
+                h.update(f"F {os.path.relpath(path, top)}\0{st.st_mode & 0o111:o}\0{digest}\n".encode())
+    return h.hexdigest()
+
+
+def key(parts: dict) -> str:
+    return hashlib.sha256(json.dumps({"recipe": RECIPE, **parts}, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    dir: Path
+    record: dict  # what was stored with it: sha256, size, and how it was made
+
+    @property
+    def binary(self) -> Path:
+        return self.dir / BINARY
+
+    @property
+    def log(self) -> Path:
+        return self.dir / LOG
+
+
+def lookup(k: str) -> Entry | None:
+    d = root() / k[:2] / k
+    try:
+        record = json.loads((d / RECORD).read_text())
+        if sha256_file(d / BINARY) == record["sha256"]:
+            return Entry(d, record)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def store(k: str, make: Callable[[Path], dict]) -> Entry:
+    """Run ``make(tmpdir)``, which writes ``tmpdir/binary`` and returns its record, and keep the result."""
+    final = root() / k[:2] / k
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{k}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        record = dict(make(tmp))
+        record["sha256"] = sha256_file(tmp / BINARY)
+        record["size"] = (tmp / BINARY).stat().st_size
+        (tmp / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)  # corrupt (lookup refused it) or a racing twin
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            pass  # a concurrent compile of the same key got there first: its binary is the same
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    found = lookup(k)
+    if found is None:
+        raise PkgfError(f"compile cache entry {final} could not be stored (is {root()} writable?)")
+    return found
