@@ -97,7 +97,8 @@ def logged_seconds(log: Path, pattern: str) -> float:
 
 def pkgfactory_round(pkgf: str, target: str, builder: str, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    argv = [pkgf, "build", "-c", str(PROJECT), "--target", target, "--arch", ARCH, "-o", str(out)]
+    # --no-cache: every round a real build (the package cache would make rounds 2+ copies).
+    argv = [pkgf, "build", "-c", str(PROJECT), "--target", target, "--arch", ARCH, "-o", str(out), "--no-cache"]
     if builder != "container":
         argv += ["--builder", builder]
     wall, _ = timed(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -18,7 +19,22 @@ class _Group(click.Group):
     When the command was asked for ``--json``, the failure is also a JSON object on
     stdout, ``{"error": {"code", "message", "exit_code"}}``, so scripts never parse
     text; the exit code is the same either way.
+
+    Sub-commands are imported when named (``lazy``: command name -> module and
+    attribute): `pkgfactory inspect` must not pay for the packagers, signing and
+    rich's tables on every call. `--help` names them all, and so imports them all.
     """
+
+    lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            module, attr = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
 
     def parse_args(self, ctx, args):
         # Kept before click consumes them: a usage error can come before --json is parsed.

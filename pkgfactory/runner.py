@@ -183,6 +183,23 @@ def _ctrl_c_passed_on():
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def interrupt_children(second: bool = False) -> None:
+    """A Ctrl-C that reached us while tools run in worker threads (pkgfactory.schedule):
+    SIGINT to each tool we started, or on a second Ctrl-C SIGKILL to their process groups,
+    what :func:`run` does in the main thread for its one tool."""
+    me = _cmdline(os.getpid())
+    for pid in _children():
+        if _cmdline(pid) in (me, None):
+            continue  # a forked copy of us that has not exec'd the tool yet
+        try:
+            if second and os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL if second else signal.SIGINT)
+        except OSError:
+            pass  # already gone
+
+
 def _cmdline(pid: int) -> bytes | None:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

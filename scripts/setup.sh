@@ -14,6 +14,9 @@ Usage: bash scripts/setup.sh [--with-images] [--tests] [--no-apt]
   3. creates .venv and installs pkgfactory into it with the Go toolchain and zig
      it compiles with (extras go, cgo), and with --tests the test extras too
   4. creates the builder image package builds run in (pkgfactory builder create)
+  5. with --tests: builds the reference rpm releases the rpm targets run
+     (localhost/pkgf-rpm:<release>, tests/oracles/build.py) from the source
+     archives in ../shared/oracles ($PKGF_ORACLES_DIR overrides)
 
   --with-images  also build the plain Debian 11/12 images the tests run things in
   --tests        everything the test suite needs (implies --with-images)
@@ -179,6 +182,12 @@ build_images() {
 	.venv/bin/python -m pkgfactory.images --verbose
 }
 
+build_oracles() {
+	say "rpm oracles: building those missing or out of date (under a minute each)"
+	# build.py says in one line what is missing (the archives, a tool); no second line from the ERR trap.
+	.venv/bin/python tests/oracles/build.py || exit $?
+}
+
 if [ "$apt" = 1 ]; then
 	if [ "$tests" = 1 ]; then
 		install_packages scripts/apt-packages.txt scripts/apt-packages-tests.txt
@@ -193,5 +202,8 @@ create_venv
 build_builder
 if [ "$with_images" = 1 ]; then
 	build_images
+fi
+if [ "$tests" = 1 ]; then
+	build_oracles
 fi
 say "setup done in $((SECONDS - started))s"

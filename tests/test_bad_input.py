@@ -86,7 +86,8 @@ def _json_commands(group=None, path=()):
     if group is None:
         _register()
         group = cli
-    for name, cmd in sorted(group.commands.items()):
+    for name in group.list_commands(None):
+        cmd = group.get_command(None, name)
         if hasattr(cmd, "commands"):
             yield from _json_commands(cmd, (*path, name))
         elif any("--json" in getattr(p, "opts", ()) for p in cmd.params):

@@ -187,8 +187,9 @@ def test_container_builds_are_reproducible(tmp_path, builder_image, hello_bins):
     project = copy_example(tmp_path / "p", hello_bins)
     digests = []
     for n in (1, 2):
+        # --no-cache: the second run must really build again, not reuse the first's packages.
         r = run_cli("build", "-c", project, "-o", tmp_path / f"out{n}", "--target", "debian-11",
-                    "--target", "centos-7", "--arch", "x86_64", "--json")
+                    "--target", "centos-7", "--arch", "x86_64", "--json", "--no-cache")
         assert r.code == 0, r.err
         digests.append({x["artifact"]: x["sha256"] for x in json.loads(r.out)["results"]})
     assert digests[0] == digests[1]

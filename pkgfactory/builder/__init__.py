@@ -10,10 +10,14 @@ writable: nothing a build runs can reach the host's files or the network.
 
 from __future__ import annotations
 
+import json
 import os
+import platform
+import re
 from pathlib import Path
 
 from pkgfactory import runner
+from pkgfactory.cachedir import cache_dir
 from pkgfactory.engine import Engine, find_engine
 from pkgfactory.errors import PkgfError
 from pkgfactory.images import debian_rootfs_image
@@ -26,6 +30,7 @@ BASE_IMAGE = "docker.io/library/debian:bookworm"
 PACKAGES = ("rpm", "dpkg-dev", "fakeroot", "xz-utils", "gzip", "bzip2", "cpio", "file", "binutils")
 _MOUNT = "/build"
 _VERSION_CMDS = {"rpmbuild": ["rpmbuild", "--version"], "dpkg-deb": ["dpkg-deb", "--version"]}
+_FAMILY_TOOL = {"rpm": "rpmbuild", "deb": "dpkg-deb"}
 
 
 def create(engine: Engine, image: str = DEFAULT_IMAGE, *, log: Path | None = None,
@@ -48,8 +53,15 @@ class NativeBuilder:
         return {"builder": "native", "image": None, "image_id": None}
 
     def tool_versions(self, log: Path | None = None) -> dict[str, str]:
-        return {tool: _first_line(runner.run(argv, log=log, check=False).stdout)
-                for tool, argv in _VERSION_CMDS.items()}
+        if not hasattr(self, "_versions"):
+            self._versions = {tool: _first_line(runner.run(argv, log=log, check=False).stdout)
+                              for tool, argv in _VERSION_CMDS.items()}
+        return self._versions
+
+    def identity(self, family: str) -> dict:
+        """What, besides the plan, decides the bytes a build of ``family`` writes (for the build key)."""
+        return {"builder": "native", "machine": platform.machine(), "os": _os_release(),
+                "tool": self.tool_versions()[_FAMILY_TOOL[family]]}
 
     def run(self, plan: BuildPlan, log: Path | None, verbose: bool = False) -> None:
         clear_artifact(plan)
@@ -92,9 +104,29 @@ class ContainerBuilder:
         return self.engine.run(*args, image or self.image, *argv, log=log, verbose=verbose, check=check)
 
     def tool_versions(self, log: Path | None = None) -> dict[str, str]:
-        family = {"rpmbuild": "rpm", "dpkg-deb": "deb"}
-        return {tool: _first_line(self._run(argv, log=log, check=False, image=self.images[family[tool]]).stdout)
-                for tool, argv in _VERSION_CMDS.items()}
+        """Asked once per image id, ever: an image id names one immutable file system, and a
+        container start for a version string cost every run a fraction of a second."""
+        if getattr(self, "_versions", None) is not None:
+            return self._versions
+        versions = {}
+        for family, tool in _FAMILY_TOOL.items():
+            image_id = self.image_ids[family]
+            cached = _versions_file(image_id)
+            known = _read_json(cached)
+            if tool not in known:
+                proc = self._run(_VERSION_CMDS[tool], log=log, check=False, image=self.images[family])
+                if proc.returncode != 0:
+                    versions[tool] = ""  # not cached: the image may lack the tool, the next run asks again
+                    continue
+                known[tool] = _first_line(proc.stdout)
+                _write_json(cached, known)
+            versions[tool] = known[tool]
+        self._versions = versions
+        return versions
+
+    def identity(self, family: str) -> dict:
+        """What, besides the plan, decides the bytes a build of ``family`` writes (for the build key)."""
+        return {"image_id": self.image_ids[family], "tool": self.tool_versions()[_FAMILY_TOOL[family]]}
 
     def run(self, plan: BuildPlan, log: Path | None, verbose: bool = False) -> None:
         clear_artifact(plan)
@@ -111,5 +143,42 @@ def get_builder(kind: str = "container", *, engine: str | None = None, image: st
     return ContainerBuilder(find_engine(engine), image or DEFAULT_IMAGE, {"rpm": rpm_image, "deb": deb_image})
 
 
+def rpmbuild_version(builder) -> str | None:
+    """"4.18.0" from the builder's "RPM version 4.18.0"; None when it has no working rpmbuild."""
+    m = re.search(r"\b(\d+(?:\.\d+)+)\b", builder.tool_versions().get("rpmbuild", ""))
+    return m.group(1) if m else None
+
+
 def _first_line(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+
+
+def _versions_file(image_id: str | None) -> Path:
+    return cache_dir("tool-versions", re.sub(r"[^0-9A-Za-z]+", "-", image_id or "none") + ".json")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) \
+        else {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache: the next run asks the image again
+
+
+def _os_release() -> str:
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return ""
+    return next((ln.split("=", 1)[1].strip('"') for ln in text.splitlines() if ln.startswith("PRETTY_NAME=")), "")

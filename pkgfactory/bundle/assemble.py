@@ -29,7 +29,6 @@ from pkgfactory.bundle.readme import render_readme
 from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
-from pkgfactory.inspect import inspect_file
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
@@ -137,7 +136,7 @@ def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
             src = binary.sources.get(arch)
             if src is None:
                 continue
-            text = sbom_for_binary(inspect_file(src), package_name=project.package.name,
+            text = sbom_for_binary(report.infos[(binary.dest, arch)], package_name=project.package.name,
                                    package_version=project.package.version, timestamp=when)
             (stage / "sbom" / f"{Path(binary.dest).name}-{arch}.cdx.json").write_text(text)
 
@@ -154,9 +153,9 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     """What install.sh is rendered from (schema in pkgfactory.bundle.installer)."""
     project = report.project
     # The glibc each bundled binary needs, so install.sh asks for that and not the floor.
-    needs = {a: [(b.dest, inspect_file(b.sources[a]).elf.glibc_max) for b in project.binaries]
+    needs = {a: [(b.dest, report.infos[(b.dest, a)].elf.glibc_max) for b in project.binaries]
              for a in dict.fromkeys(r.arch for r in report.results)
-             if all(a in b.sources for b in project.binaries)}
+             if all((b.dest, a) in report.infos for b in project.binaries)}
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
         results = [r for r in report.results if r.target == target_id]
@@ -278,10 +277,12 @@ def _publish_dir(stage: Path, final: Path) -> None:
 
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
-               passphrase_file=None, source_date_epoch: int | None = None, verbose: bool = False, on_start=None,
-               on_done=None, on_stage=None, prebuilt=None, compile_options: dict | None = None,
-               force: bool = False) -> BundleResult:
-    """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt)."""
+               passphrase_file=None, source_date_epoch: int | None = None, on_stage=None, prebuilt=None,
+               compile_options: dict | None = None, force: bool = False,
+               **build_options) -> BundleResult:
+    """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt).
+    ``build_options``: pkgfactory.build.Options (verbose, jobs, cache, progress callbacks)."""
+    verbose = build_options.get("verbose", False)
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
@@ -307,8 +308,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
             report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
-                                   source_date_epoch=source_date_epoch, verbose=verbose, on_start=on_start,
-                                   on_done=on_done, prebuilt=supplied)
+                                   source_date_epoch=source_date_epoch, prebuilt=supplied, **build_options)
             if not report.ok:
                 failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
                 raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "

@@ -18,7 +18,6 @@ from pathlib import Path, PurePosixPath
 
 from pkgfactory import __version__
 from pkgfactory.digest import sha256_file
-from pkgfactory.inspect import inspect_file
 from pkgfactory.render.env import environment, render
 from pkgfactory.sbom import PROP as SBOM_PROP
 from pkgfactory.sign.verify import rpm_check
@@ -108,8 +107,9 @@ def _packages(stage: Path, packages: list[dict], log: Path | None) -> list[dict]
 
 
 def _inspected(report) -> dict[tuple[str, str], object]:
+    # The build stage inspected every binary once for the whole run (report.infos).
     arches = sorted({r.arch for r in report.results})
-    return {(b.dest, a): inspect_file(b.sources[a]) for b in report.project.binaries for a in arches
+    return {(b.dest, a): report.infos[(b.dest, a)] for b in report.project.binaries for a in arches
             if a in b.sources}
 
 

@@ -163,12 +163,24 @@ def libstdcxx(info: BinaryInfo, profile: Profile, arch: str | None) -> list[Find
     return out
 
 
+@lru_cache(maxsize=1)
+def library_packages() -> dict[str, dict[str, str]]:
+    """target id -> {soname: package that has it outside the base system} (data/library_packages.toml)."""
+    with open(DATA_DIR / "library_packages.toml", "rb") as f:
+        data = tomllib.load(f)
+    data.pop("sources", None)
+    return data
+
+
 def libraries(info: BinaryInfo, profile: Profile, arch: str | None) -> list[Finding]:
     missing = [so for so in info.elf.needed if so not in profile.libraries]
     if not missing:
         return []
+    known = library_packages().get(profile.id, {})
+    where = [f"{so} is in package {known[so]}" for so in missing if so in known]
+    hint = f" ({'; '.join(where)} on {profile.id})" if where else ""
     return [Finding("library-missing", ERROR,
-                    f"needs {', '.join(missing)}, not in the {profile.id} base system; declare the package "
+                    f"needs {', '.join(missing)}, not in the {profile.id} base system{hint}; declare the package "
                     f"that provides it as a dependency and record a waiver, or rebuild without it "
                     f"(CGO_ENABLED=0 or static linking)")]
 

@@ -1,8 +1,6 @@
 """CLI sub-commands, one module per command family."""
 
-import importlib
-
-# module name -> attribute holding the click command/group
+# module name (= the command's name) -> attribute holding the click command/group
 COMMANDS = [
     ("init", "init"),
     ("targets", "targets"),
@@ -19,6 +17,5 @@ COMMANDS = [
 
 
 def register(group):
-    for module, attr in COMMANDS:
-        mod = importlib.import_module(f"pkgfactory.commands.{module}")
-        group.add_command(getattr(mod, attr))
+    """Name every command to ``group``; each module is imported only when its command runs."""
+    group.lazy = {**group.lazy, **{module: (f"{__name__}.{module}", attr) for module, attr in COMMANDS}}

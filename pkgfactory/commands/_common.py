@@ -4,7 +4,6 @@ import json
 import sys
 
 import click
-from rich.console import Console
 
 targets_dir_option = click.option(
     "--targets-dir", "targets_dirs", multiple=True, metavar="DIR",
@@ -25,7 +24,9 @@ def emit_json(data) -> None:
     sys.stdout.write("\n")
 
 
-def console() -> Console:
+def console():
+    from rich.console import Console  # imported when output is drawn: --json runs never need rich
+
     # Wide enough that paths and fix messages wrap rather than get cut in CI logs.
     return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False)
 

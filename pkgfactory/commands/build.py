@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
 from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, trust_templates_option)
 from pkgfactory.commands.compile import Progress
+from pkgfactory.commands.progress import BuildDisplay
 from pkgfactory.engine import ENGINES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
@@ -39,7 +39,12 @@ input_options = [
 ]
 run_options = [
     *builder_options,
-    click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="Packages built at once (default: one per core)."),
+    click.option("--no-cache", "no_cache", is_flag=True,
+                 help="Build every package, neither reading nor filling the package cache "
+                      "(~/.cache/pkgfactory/packages; PKGF_PACKAGE_CACHE moves it)."),
+    click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live (several builds interleave)."),
     json_option,
 ]
 
@@ -60,31 +65,20 @@ with_run_options = _with(run_options)
 @config_option
 @with_input_options
 @with_run_options
-def build(project_file, target_ids, arches, out_dir, force, builder, engine, image, rpm_image, deb_image, verbose,
-          as_json, targets_dirs, sources_root, trust_templates):
+def build(project_file, target_ids, arches, out_dir, force, builder, engine, image, rpm_image, deb_image, jobs, no_cache,
+          verbose, as_json, targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
+    from rich.table import Table
+
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()
-    quiet = as_json
-
-    def started(r):
-        if not quiet:
-            out.print(f"[bold]{r.target}[/] {r.arch} ({r.format}) …")
-
-    def done(r):
-        if quiet:
-            return
-        if r.ok:
-            out.print(f"  [green]built[/] {r.artifact} ({r.seconds:.1f}s)")
-        else:
-            out.print(f"  [red]{r.status}[/]: {r.error} (log: {Path(out_dir) / r.log})")
-        for w in r.waivers:
-            out.print(f"  [yellow]waived[/] {w['binary']} {w['code']}: {w['reason']}")
-
-    report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
-                       arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
-                       trust_templates=trust_templates, verbose=verbose and not quiet,
-                       on_start=started, on_done=done, compile_options=Progress(quiet, verbose).options(), force=force)
+    display = BuildDisplay(out, quiet=as_json, out_dir=out_dir, title="build")
+    with display:
+        report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
+                           arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
+                           trust_templates=trust_templates, verbose=verbose and not as_json, jobs=jobs,
+                           cache=not no_cache, compile_options=Progress(as_json, verbose).options(),
+                           force=force, **display.options())
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -10,6 +10,7 @@ from pkgfactory.bundle.assemble import run_bundle
 from pkgfactory.commands._common import console, emit_json
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
+from pkgfactory.commands.progress import BuildDisplay
 
 
 @click.command()
@@ -24,8 +25,9 @@ from pkgfactory.commands.compile import Progress
               help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
                    "checked and bundled as they are instead of built.")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, prebuilt_dir,
-           builder, engine, image, rpm_image, deb_image, verbose, as_json, targets_dirs, sources_root, trust_templates):
+def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, prebuilt_dir, builder,
+           engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
+           trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     out = console()
     quiet = as_json
@@ -34,20 +36,16 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
         if not quiet:
             out.print(f"[bold]== {name}[/]")
 
-    def done(r):
-        if not quiet:
-            status = (("[green]prebuilt, taken as supplied[/]" if r.prebuilt else "[green]built[/]") if r.ok
-                      else f"[red]{r.status}[/]: {r.error}")
-            out.print(f"  {r.target} {r.arch}: {status}")
-
-    result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
-                        builder=get_builder(builder, engine=engine, image=image, rpm_image=rpm_image,
-                                                    deb_image=deb_image), target_ids=target_ids,
-                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
-                        trust_templates=trust_templates, fingerprint=fingerprint,
-                        passphrase_file=passphrase_file, verbose=verbose and not quiet, on_done=done,
-                        on_stage=stage, prebuilt=prebuilt_dir,
-                        compile_options=Progress(quiet, verbose).options(), force=force)
+    display = BuildDisplay(out, quiet=quiet, out_dir=out_dir, title="bundle: packages", lines="bundle")
+    with display:
+        result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
+                            builder=get_builder(builder, engine=engine, image=image, rpm_image=rpm_image,
+                                                deb_image=deb_image), target_ids=target_ids,
+                            arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
+                            trust_templates=trust_templates, fingerprint=fingerprint,
+                            passphrase_file=passphrase_file, verbose=verbose and not quiet, jobs=jobs,
+                            cache=not no_cache, on_stage=stage, prebuilt=prebuilt_dir,
+                            compile_options=Progress(quiet, verbose).options(), force=force, **display.options())
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

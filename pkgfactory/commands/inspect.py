@@ -1,7 +1,6 @@
 """`pkgfactory inspect`: what a binary is, without judging it."""
 
 import click
-from rich.table import Table
 
 from pkgfactory.commands._common import console, emit_json, json_option
 from pkgfactory.inspect import BinaryInfo, inspect_files
@@ -21,7 +20,9 @@ def inspect(binaries, as_json):
         out.print(_summary(info))
 
 
-def _summary(info: BinaryInfo) -> Table:
+def _summary(info: BinaryInfo):
+    from rich.table import Table  # here: --json never needs it, and start-up is paid on every call
+
     d = info.to_dict()
     t = Table(title=info.path, show_header=False, title_justify="left", box=None, pad_edge=False)
     t.add_column(style="bold")

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+import threading
 from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
@@ -53,9 +54,46 @@ class BinaryInfo:
         }
 
 
-def _sha256(f) -> str:
-    f.seek(0)
-    return hashlib.file_digest(f, "sha256").hexdigest()
+_HASH_CHUNK = 1 << 20
+
+
+class _Digest(threading.Thread):
+    """sha256 of an open file, computed beside the ELF parse: hashlib lets go of the GIL,
+    so on two cores the hash of a big binary costs almost no wall time.
+
+    Reads with pread on the descriptor the parse also uses (the file position is the
+    parser's), so the hashed file is the one that was opened and judged.
+    """
+
+    def __init__(self, fd: int, size: int):
+        super().__init__(name="inspect-sha256", daemon=True)
+        self.fd, self.size, self.stop = fd, size, threading.Event()
+        self.hexdigest: str | None = None
+        self.error: OSError | None = None
+        self.start()
+
+    def run(self) -> None:
+        h, offset = hashlib.sha256(), 0
+        try:
+            while not self.stop.is_set():
+                chunk = os.pread(self.fd, _HASH_CHUNK, offset)
+                if not chunk:
+                    self.hexdigest = h.hexdigest()
+                    return
+                h.update(chunk)
+                offset += len(chunk)
+        except OSError as e:
+            self.error = e
+
+    def result(self, path: str) -> str:
+        self.join()
+        if self.error is not None:
+            raise InputError(f"{path}: cannot read: {self.error.strerror}")
+        return self.hexdigest
+
+    def cancel(self) -> None:
+        self.stop.set()
+        self.join()  # the descriptor must outlive every read of it
 
 
 def _is_upx(f, size: int) -> bool:
@@ -99,25 +137,28 @@ def inspect_file(path: str | os.PathLike) -> BinaryInfo:
             raise InputError(f"{path}: empty file, not an ELF binary")
         if magic != b"\x7fELF":
             raise InputError(f"{path}: not an ELF binary")
+        digest = _Digest(f.fileno(), size)
         try:
-            f.seek(0)
-            facts = read_elf(f, size)
-        except (MalformedELF, ELFError) as e:
-            raise InputError(f"{path}: malformed ELF: {e}") from None
-        except Exception as e:  # pyelftools raises struct/construct/index errors on garbage
-            raise InputError(f"{path}: malformed ELF ({type(e).__name__}): {e}") from None
-        try:
-            go = read_buildinfo(f, size, facts)
-        except MalformedBuildInfo as e:
-            raise InputError(f"{path}: malformed Go build info: {e}") from None
-        return BinaryInfo(
-            path=path,
-            sha256=_sha256(f),
-            size=size,
-            elf=facts,
-            go=go,
-            upx=_is_upx(f, size),
-        )
+            info = _read(f, path, size)
+            info.sha256 = digest.result(path)
+        finally:
+            digest.cancel()  # at once when done; on an error or interrupt, before the close
+        return info
+
+
+def _read(f, path: str, size: int) -> BinaryInfo:
+    try:
+        f.seek(0)
+        facts = read_elf(f, size)
+    except (MalformedELF, ELFError) as e:
+        raise InputError(f"{path}: malformed ELF: {e}") from None
+    except Exception as e:  # pyelftools raises struct/construct/index errors on garbage
+        raise InputError(f"{path}: malformed ELF ({type(e).__name__}): {e}") from None
+    try:
+        go = read_buildinfo(f, size, facts)
+    except MalformedBuildInfo as e:
+        raise InputError(f"{path}: malformed Go build info: {e}") from None
+    return BinaryInfo(path=path, sha256="", size=size, elf=facts, go=go, upx=_is_upx(f, size))
 
 
 def inspect_files(paths) -> list[BinaryInfo]:

@@ -11,15 +11,20 @@ work grow faster than the file.
 
 from __future__ import annotations
 
+import array
 import io
+import itertools
 import re
 import struct
+import sys
 from dataclasses import dataclass, field
 
+from elftools.common.exceptions import ELFError
 from elftools.elf.constants import P_FLAGS
 from elftools.elf.dynamic import DynamicSection, DynamicSegment
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
+from elftools.elf.sections import Section
 
 # e_machine -> our arch name; None means "decide by class/endianness".
 _MACHINES = {
@@ -73,25 +78,73 @@ class _BudgetedStream:
 
     Clamping matters because pyelftools reads sizes straight from the file (a note's
     4 GB n_descsz): a buffered read of n bytes allocates n bytes before it finds EOF.
+    The position is kept here rather than asked of the file: pyelftools makes one read
+    per struct field, and a tell() for each was a fifth of inspect's time.
     """
 
     def __init__(self, raw, size: int):
         self._raw, self._size = raw, size
+        self._pos = raw.tell()
         self.reads_left = _READ_BUDGET_FLOOR + size // _BYTES_PER_READ
 
-    def read(self, n: int | None = -1) -> bytes:
+    def charge(self) -> None:
         self.reads_left -= 1
         if self.reads_left < 0:
             raise MalformedELF("its tables point at each other too often to read "
                                "(looping or implausibly many entries)")
-        left = max(0, self._size - self._raw.tell())
-        return self._raw.read(left if n is None or n < 0 or n > left else n)
+
+    def read(self, n: int | None = -1) -> bytes:
+        self.charge()
+        left = self._size - self._pos
+        if left < 0:
+            left = 0
+        data = self._raw.read(left if n is None or n < 0 or n > left else n)
+        self._pos += len(data)
+        return data
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._raw.seek(offset, whence)
+        self._pos = self._raw.seek(offset, whence)
+        return self._pos
 
     def tell(self) -> int:
-        return self._raw.tell()
+        return self._pos
+
+
+class _ELF(ELFFile):
+    """pyelftools' ELFFile, making each section once and hash tables not at all.
+
+    Upstream makes a new section object on every get_section() (a PT_DYNAMIC segment
+    makes them all again to find its string table) and parses a GNU hash table whole,
+    field by field, when its section is made: 40% of inspect's time on a binary with a
+    big .dynsym. Nothing here looks symbols up by hash, so those sections stay plain.
+    """
+
+    _PLAIN = frozenset(("SHT_GNU_HASH", "SHT_HASH"))
+
+    def __init__(self, stream):
+        self._made: dict[int, Section] = {}
+        super().__init__(stream)
+
+    def get_section(self, n: int, type=None):
+        # Charged like a read: a hostile file's thousands of PT_DYNAMIC headers each walk
+        # every section, and a made section no longer costs the reads that stopped it.
+        self.stream.charge()
+        section = self._made.get(n)
+        if section is None:
+            header = self._get_section_header(n)
+            # The type is checked before the section is made, as upstream does: a dynamic
+            # section linked to itself would otherwise make itself forever.
+            if type and header["sh_type"] not in type:
+                raise ELFError(f"Unexpected section type {header['sh_type']}, expected {type}")
+            section = self._made[n] = self._make_section(header)
+        elif type and section["sh_type"] not in type:
+            raise ELFError(f"Unexpected section type {section['sh_type']}, expected {type}")
+        return section
+
+    def _make_section(self, section_header):
+        if section_header["sh_type"] in self._PLAIN:
+            return Section(section_header, self._get_section_name(section_header), self)
+        return super()._make_section(section_header)
 
 
 @dataclass
@@ -352,15 +405,74 @@ def _version_needs_from_sections(stream, sections) -> dict[tuple[str, str], list
         n = min(versym.num_symbols(), dynsym.num_symbols())
         if n > _MAX_DYNSYM:
             raise MalformedELF("dynamic symbol table is implausibly large")
-        for i in range(1, n):
-            ndx = versym.get_symbol(i)["ndx"]
-            if isinstance(ndx, int) and (ndx & 0x7FFF) in by_index:
-                sym = dynsym.get_symbol(i)
-                if sym["st_shndx"] == "SHN_UNDEF" and sym.name:
-                    needs[by_index[ndx & 0x7FFF]].append(sym.name)
+        for key, name in _versioned_undefined(stream, versym, dynsym, n, by_index):
+            needs[key].append(name)
     for syms in needs.values():
         syms.sort()
     return needs
+
+
+# Version indices pyelftools names (VER_NDX_LOCAL, _GLOBAL, _LORESERVE, _ELIMINATE): never a
+# vna_other the symbol loop below looks up.
+_NAMED_VERSYM = frozenset((0, 1, 0xFF00, 0xFF01))
+# A real .dynstr is a few MB at most; a larger one (a hostile link to a huge section) is
+# read name by name instead of whole, so memory stays bounded.
+_WHOLE_STRTAB_MAX = 32 << 20
+_SYM_LAYOUT = {64: ("IBBHQQ", 0, 3), 32: ("IIIBBH", 0, 5)}  # struct, st_name field, st_shndx field
+
+
+def _versioned_undefined(stream, versym, dynsym, n: int, by_index):
+    """((lib, version), name) of each undefined dynamic symbol that needs a library version.
+
+    Reads .gnu.version and .dynsym as whole arrays (one read each, within the file as
+    _sections checked) and names only the symbols whose version index is needed: a 4 MB
+    .dynsym costs two reads, not one per symbol. Any layout the fast path does not
+    expect (odd entry sizes, a string table pyelftools would read past) goes through
+    pyelftools symbol by symbol, so the results are the same either way.
+    """
+    elf = dynsym.elffile
+    e = "<" if elf.little_endian else ">"
+    fmt, name_at, shndx_at = _SYM_LAYOUT[elf.elfclass]
+    sym = struct.Struct(e + fmt)
+    strtab = dynsym.stringtable
+    if (versym["sh_entsize"] != 2 or dynsym["sh_entsize"] != sym.size or strtab["sh_type"] == "SHT_NOBITS"
+            or strtab["sh_size"] > _WHOLE_STRTAB_MAX):
+        yield from _versioned_undefined_slow(versym, dynsym, n, by_index)
+        return
+    stream.seek(versym["sh_offset"])
+    ndx = array.array("H", stream.read(2 * n))  # inside the file: _sections checked it
+    if (e == "<") != (sys.byteorder == "little"):
+        ndx.byteswap()
+    wanted = {v for v in set(ndx) if v not in _NAMED_VERSYM and (v & 0x7FFF) in by_index}
+    # Symbol 0 is the null symbol; its entry is never a version.
+    hits = [i for i in itertools.compress(range(len(ndx)), map(wanted.__contains__, ndx)) if i]
+    if not hits:
+        return
+    stream.seek(dynsym["sh_offset"])
+    table = memoryview(stream.read(n * sym.size))
+    stream.seek(strtab["sh_offset"])
+    names = stream.read(strtab["sh_size"])
+    for i in hits:
+        fields = sym.unpack_from(table, i * sym.size)
+        if fields[shndx_at] != 0:  # SHN_UNDEF: the symbol comes from the library
+            continue
+        at = fields[name_at]
+        end = names.find(b"\0", at) if at < len(names) else -1
+        if end < 0:
+            name = strtab.get_string(at)  # pyelftools reads on past the table: do the same
+        else:
+            name = names[at:end].decode("utf-8", "replace")
+        if name:
+            yield by_index[ndx[i] & 0x7FFF], name
+
+
+def _versioned_undefined_slow(versym, dynsym, n: int, by_index):
+    for i in range(1, n):
+        ndx = versym.get_symbol(i)["ndx"]
+        if isinstance(ndx, int) and (ndx & 0x7FFF) in by_index:
+            sym = dynsym.get_symbol(i)
+            if sym["st_shndx"] == "SHN_UNDEF" and sym.name:
+                yield by_index[ndx & 0x7FFF], sym.name
 
 
 def _dynamic(sections, segments):
@@ -405,7 +517,7 @@ def _dynamic_tags(stream, dyn, sections) -> tuple[list[str], int]:
 def read_elf(stream, size: int) -> ElfFacts:
     """Read the facts from an open binary stream of a file of ``size`` bytes."""
     stream = _BudgetedStream(stream, size)
-    elf = ELFFile(stream)
+    elf = _ELF(stream)
     _check_tables(elf, stream, size)
     h = elf.header
     segments = _segments(elf, size)

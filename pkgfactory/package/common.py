@@ -43,11 +43,18 @@ def render_script(env, name: str, context: dict, log: Path | None) -> str | None
     text = render(env, name, context)
     if not text.strip():
         return None
-    proc = runner.run(["sh", "-n"], input=text, check=False, log=log)
-    if proc.returncode != 0:
-        reason = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise PkgfError(f"{name}: the rendered script is not valid sh: {reason[-1] if reason else 'syntax error'}")
+    if text not in _VALID_SH:
+        proc = runner.run(["sh", "-n"], input=text, check=False, log=log)
+        if proc.returncode != 0:
+            reason = (proc.stderr or proc.stdout or "").strip().splitlines()
+            raise PkgfError(f"{name}: the rendered script is not valid sh: {reason[-1] if reason else 'syntax error'}")
+        _VALID_SH.add(text)
     return text
+
+
+# Scripts `sh -n` passed in this process: most targets render the same scriptlets, and each
+# is rendered twice per run (the trial render, then the build's), so one check serves many.
+_VALID_SH: set[str] = set()
 
 
 def template_env(project: Project):

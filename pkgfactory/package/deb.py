@@ -42,7 +42,9 @@ class DebPackager:
     tools = ("dpkg-buildpackage", "dpkg-gencontrol", "dpkg-deb", "make", "md5sum", "gzip")
 
     def prepare(self, project: Project, profile, arch: str, workdir: Path, *,
-                source_date_epoch: int | None = None, log: Path | None = None) -> BuildPlan:
+                source_date_epoch: int | None = None, log: Path | None = None,
+                rpmbuild: str | None = None) -> BuildPlan:
+        """``rpmbuild`` is for the rpm packager's sake (one interface); dpkg-deb threads xz itself."""
         common.need_profile_family(profile, "deb")
         common.need_arch(profile, arch)
         sde = common.source_date_epoch(project, source_date_epoch)

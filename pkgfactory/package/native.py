@@ -33,18 +33,23 @@ def publish(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = No
     has passed the artifact check, so nobody ever sees half a package or one
     the target cannot install.
     """
-    from pkgfactory.package import packager_for
-
     built = plan.artifact_path
     if not built.is_file():
         raise PkgfError(f"{plan.argv[0]} finished but {plan.artifact} was not written" +
                         (f" (log: {log})" if log else ""))
-    if plan.profile is not None:
-        problems = packager_for(plan.format).artifact_check(built, plan.profile, plan.arch, log=log)
-        if problems:
-            raise PkgfError(f"{built.name} cannot install on {plan.target}: {'; '.join(problems)}")
-
     dest_dir = Path(dest_dir) if dest_dir is not None else plan.workdir
+    return publish_file(built, plan.format, plan.profile, plan.arch, log, dest_dir)
+
+
+def publish_file(built: Path, fmt: str, profile, arch: str, log: Path | None, dest_dir: Path) -> Path:
+    """:func:`publish` for a package file from anywhere (a build shared by several targets, the
+    package cache): checked against this target (``profile`` None: no check), then renamed in."""
+    from pkgfactory.package import packager_for
+
+    if profile is not None:
+        problems = packager_for(fmt).artifact_check(built, profile, arch, log=log)
+        if problems:
+            raise PkgfError(f"{built.name} cannot install on {profile.id}: {'; '.join(problems)}")
     if dest_dir.resolve() == built.parent.resolve():
         return built
     return copy_atomic(built, dest_dir / built.name)
