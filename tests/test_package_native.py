@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -239,6 +240,15 @@ def test_deb_relations_other_than_a_lone_dpkg_are_left_to_apt(tmp_path):
     deb = _deb_with(tmp_path, "both", "Depends: dpkg (>= 2:1.0) | dpkg (>= 1.99)\n")
     assert DebPackager().artifact_check(deb, targets.get("debian-11"), "x86_64") == [
         "Depends dpkg (>= 2:1.0) | dpkg (>= 1.99), debian-11 has dpkg 1.20.13"]
+
+
+def test_deb_check_of_a_deb_without_relations_is_silent(tmp_path):
+    deb = _deb_with(tmp_path, "plain", "")
+    p = subprocess.run([sys.executable, "-c", "import sys; from pkgfactory.package.deb import DebPackager; "
+                        "from pkgfactory import targets; "
+                        f"print(DebPackager().artifact_check({str(deb)!r}, targets.get('debian-12'), 'x86_64'))"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "[]\n", ""), p
 
 
 def test_deb_check_refuses_what_is_not_a_deb(tmp_path):

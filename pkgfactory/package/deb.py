@@ -149,7 +149,9 @@ def _dpkg_relation_problems(control, profile) -> list[str]:
         return []
     problems = []
     for field in ("Pre-Depends", "Depends"):
-        for group in deb822.PkgRelation.parse_relations(control.get(field, "")):
+        if not control.get(field, "").strip():
+            continue  # python-debian logs a warning for an empty field
+        for group in deb822.PkgRelation.parse_relations(control[field]):
             on_dpkg = [alt for alt in group if alt["name"] == "dpkg" and alt.get("version")]
             # An alternative other than dpkg may still be met: only all-dpkg groups are judged.
             if not on_dpkg or len(on_dpkg) != len(group):
