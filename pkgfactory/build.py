@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pkgfactory import __version__, schedule
+from pkgfactory import __version__, output_guard, schedule
 from pkgfactory.builder import rpmbuild_version
 from pkgfactory.buildkey import build_key
 from pkgfactory.check import check_binary
@@ -199,22 +199,29 @@ def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sourc
     A project with [go] is compiled here first (stage 0; ``compile_options`` go to
     pkgfactory.compile.compiled_project): its binaries' sources are then the compiled files.
     """
+    project, matrix = select_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
+                                   sources_root=sources_root, trust_templates=trust_templates)
+    return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
+
+
+def select_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
+                 trust_templates: bool = False) -> tuple[Project, list]:
+    """The project as loaded and its (profile, arch) matrix: what a build will make, before any compiling."""
     project = load(project_path, sources_root=sources_root)
     refuse_untrusted_templates(project, trust_templates)
-    matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
-    return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
+    return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
-              compile_options: dict | None = None, **options) -> BuildReport:
+              compile_options: dict | None = None, force: bool = False, **options) -> BuildReport:
     """``options``: see :class:`Options`."""
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
                                  sources_root=sources_root, trust_templates=trust_templates,
                                  compile_options=compile_defaults(out_dir, source_date_epoch,
                                                                   options.get("verbose", False), compile_options))
     return build_planned(project, matrix, out_dir=out_dir, builder=builder, source_date_epoch=source_date_epoch,
-                         **options)
+                         force=force, **options)
 
 
 def compile_defaults(out_dir, source_date_epoch, verbose, given: dict | None) -> dict:
@@ -237,7 +244,7 @@ class Options:
 
 
 def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_date_epoch: int | None = None,
-                  prebuilt=None, **options) -> BuildReport:
+                  prebuilt=None, force: bool = False, **options) -> BuildReport:
     """Build ``matrix``; the (target id, arch) pairs in ``prebuilt`` (from pkgfactory.prebuilt.find_prebuilt)
     are taken as supplied instead of built. ``options``: see :class:`Options`."""
     opts = Options(**options)
@@ -248,6 +255,7 @@ def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_da
     # Two runs into one output directory would share work directories and overwrite
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
+        output_guard.claim(out_dir, project, matrix, force=force)
         return _build_locked(project, matrix, sde, out_dir, builder, opts, prebuilt)
 
 

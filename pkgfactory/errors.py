@@ -7,15 +7,22 @@ with ``exit_code``. Anything else is a bug and is reported as such.
 
 
 class PkgfError(Exception):
-    exit_code = 2
+    """``code`` names the kind of failure in ``--json`` errors (``{"error": {"code": ...}}``)."""
 
-    def __init__(self, message: str, exit_code: int | None = None):
+    exit_code = 2
+    code = "error"
+
+    def __init__(self, message: str, exit_code: int | None = None, code: str | None = None):
         # Collapse newlines: a multi-line message breaks the one-line contract
         # that scripts grepping our stderr rely on.
         super().__init__(" ".join(str(message).split()))
         if exit_code is not None:
             self.exit_code = exit_code
+        if code is not None:
+            self.code = code
 
 
 class InputError(PkgfError):
     """The user gave us something we cannot use (file, value, option)."""
+
+    code = "bad-input"

@@ -16,6 +16,20 @@ LOCK_NAME = ".pkgfactory.lock"
 # build` is covered). A second flock on a new descriptor would conflict with our
 # own first one.
 _held: dict[str, int] = {}
+# What the stages of one run note about the directory while its outermost lock is held.
+_notes: dict[str, dict] = {}
+
+
+def _key(out_dir: Path) -> str:
+    return os.path.realpath(Path(out_dir) / LOCK_NAME)
+
+
+def run_notes(out_dir: Path) -> dict:
+    """A dict that lives as long as this process holds ``out_dir``'s lock (bundle, then its build stage)."""
+    key = _key(out_dir)
+    if key not in _held:
+        raise RuntimeError(f"{out_dir}: output lock not held")
+    return _notes.setdefault(key, {})
 
 
 @contextmanager
@@ -27,7 +41,7 @@ def output_lock(out_dir: Path):
     within one process.
     """
     path = Path(out_dir) / LOCK_NAME
-    key = os.path.realpath(path)
+    key = _key(out_dir)
     if key in _held:
         _held[key] += 1
         try:
@@ -50,5 +64,6 @@ def output_lock(out_dir: Path):
             yield
         finally:
             del _held[key]
+            _notes.pop(key, None)
     finally:
         os.close(fd)

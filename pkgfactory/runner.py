@@ -52,6 +52,7 @@ from typing import IO, Iterable
 import subprocess_tee
 
 from pkgfactory.errors import PkgfError
+from pkgfactory.hints import install_hint
 
 # Grace period between the TERM and the KILL that ``timeout`` sends.
 _KILL_AFTER_S = 10
@@ -244,7 +245,7 @@ def _findable(exe: str, path_var: str, cwd) -> bool:
 
 
 def _missing(tool: str) -> PkgfError:
-    return PkgfError(f"{tool} not found: install {tool} (see scripts/setup.sh)")
+    return PkgfError(f"{tool} not found: {install_hint(tool)}")
 
 
 def _tee(argv, tool, *, cwd, env, input, out, err) -> subprocess.CompletedProcess:
@@ -262,7 +263,7 @@ def _tee(argv, tool, *, cwd, env, input, out, err) -> subprocess.CompletedProces
             proc = subprocess_tee.run(argv, **kwargs)
         except (FileNotFoundError, PermissionError) as e:
             # Raced with the which() check, or found but not executable.
-            raise PkgfError(f"cannot run {tool}: {e.strerror}: install {tool} (see scripts/setup.sh)") from e
+            raise PkgfError(f"cannot run {tool}: {e.strerror}: {install_hint(tool)}") from e
     finally:
         asyncio_logger.removeFilter(catcher)
         if feeder:

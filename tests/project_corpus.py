@@ -31,14 +31,12 @@ import copy
 import datetime
 import glob
 import gzip
-import io
 import os
 import resource
 import shlex
 import shutil
 import subprocess
 import sys
-import tarfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -510,7 +508,7 @@ def _rpm_description(text: str) -> str:
 
 def _read_back(project_file: Path, out: Path) -> list[str]:
     """What the packages say must be what the project file said, byte for byte."""
-    from pkgfactory.package.deb import read_ar
+    from debian.debfile import DebFile
     from pkgfactory.project import load
 
     p = load(project_file)
@@ -538,11 +536,10 @@ def _read_back(project_file: Path, out: Path) -> list[str]:
         problems.append(f"deb Description differs: {desc[:3]!r}")
     if pkg.url and _deb_field(deb, "Homepage") != pkg.url:
         problems.append("deb Homepage differs")
-    data = next(v for k, v in read_ar(deb) if k.startswith("data.tar"))
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        copyright_file = tar.extractfile("./usr/share/doc/hello-service/copyright").read().decode()
-        deb_changelog = flat(gzip.decompress(tar.extractfile(
-            "./usr/share/doc/hello-service/changelog.Debian.gz").read()).decode())
+    with DebFile(str(deb)) as d:
+        copyright_file = d.data.get_content("/usr/share/doc/hello-service/copyright").decode()
+        deb_changelog = flat(gzip.decompress(d.data.get_content(
+            "/usr/share/doc/hello-service/changelog.Debian.gz")).decode())
     if pkg.license not in copyright_file:
         problems.append("deb copyright lacks the license text")
     for change in p.changelog[0].changes[:50]:

@@ -1,5 +1,6 @@
-"""Bad input to inspect/check: one line on stderr, exit 2, never a traceback."""
+"""Bad input: one line on stderr, exit 2, never a traceback; with --json, the error as JSON on stdout."""
 
+import json
 import os
 
 import pytest
@@ -55,12 +56,19 @@ def test_each_bad_input_is_one_line_exit_2(bad_inputs, command):
         lines = r.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
         assert str(path) in lines[0], name
-        assert r.out == "", name  # nothing that looks like a report
+        # Nothing that looks like a report: with --json, only the error, as JSON.
+        if "--json" in command:
+            assert json.loads(r.out)["error"]["message"] == lines[0].removeprefix("pkgfactory: error: "), name
+        else:
+            assert r.out == "", name
 
 
 def test_bad_file_among_good_ones_prints_no_partial_report(bad_inputs, go_binaries):
     r = run_cli("check", "--json", "--target", "centos-7", go_binaries["static"], bad_inputs["text"])
-    assert r.code == 2 and r.out == ""
+    assert r.code == 2
+    # With --json the error itself is the whole of stdout: no partial report before it.
+    assert json.loads(r.out) == {"error": {"code": "bad-input", "exit_code": 2,
+                                           "message": f"{bad_inputs['text']}: not an ELF binary"}}
 
 
 def test_unknown_target_and_bad_arch(go_binaries):
@@ -68,6 +76,74 @@ def test_unknown_target_and_bad_arch(go_binaries):
     assert r.code == 2 and "unknown target 'windows-95'" in r.err and len(r.err.strip().splitlines()) == 1
     r = run_cli("check", go_binaries["static"], "--target", "centos-7", "--arch", "sparc")
     assert r.code == 2 and "Traceback" not in r.err
+
+
+# --- every command that has --json reports its errors as JSON ---------------------------
+
+def _json_commands(group=None, path=()):
+    from pkgfactory.cli import _register, cli
+
+    if group is None:
+        _register()
+        group = cli
+    for name in group.list_commands(None):
+        cmd = group.get_command(None, name)
+        if hasattr(cmd, "commands"):
+            yield from _json_commands(cmd, (*path, name))
+        elif any("--json" in getattr(p, "opts", ()) for p in cmd.params):
+            yield " ".join((*path, name))
+
+
+def _failing_args(tmp_path) -> dict[str, list]:
+    """One invocation per --json command that fails on bad input (exit 2)."""
+    missing = tmp_path / "missing"
+    return {
+        "inspect": ["inspect", missing],
+        "check": ["check", "-t", "centos-7", missing],
+        "targets list": ["targets", "list", "--targets-dir", missing],
+        "targets show": ["targets", "show", "no-such-os"],
+        "keys generate": ["keys", "generate", "--name", "n", "--email", "e@x", "--no-passphrase",
+                          "--passphrase-file", missing, "--keys-dir", tmp_path / "k"],
+        "keys import": ["keys", "import", missing, "--keys-dir", tmp_path / "k"],
+        "keys list": ["keys", "list", "--keys-dir", missing],
+        "build": ["build", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "out"],
+        "bundle": ["bundle", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "out", "--keys-dir", missing],
+        "verify": ["verify", missing],
+        "init": ["init", "--binary", missing, "-o", tmp_path / "new" / "pkgfactory.toml"],
+        "compile": ["compile", "-c", missing / "pkgfactory.toml", "-o", tmp_path / "dist"],
+    }
+
+
+def test_every_json_command_reports_errors_as_json_with_the_same_exit_code(tmp_path):
+    cases = _failing_args(tmp_path)
+    assert set(_json_commands()) == set(cases), "a new --json command needs a case here"
+    for name, args in cases.items():
+        plain = run_cli(*args)
+        r = run_cli(*args, "--json")
+        assert r.code == plain.code == 2, (name, r)
+        doc = json.loads(r.out)
+        assert set(doc) == {"error"} and set(doc["error"]) == {"code", "message", "exit_code"}, name
+        assert doc["error"]["exit_code"] == 2 and doc["error"]["code"] == "bad-input", (name, doc)
+        # The same one line still goes to stderr for whoever reads the log.
+        assert plain.err.strip() == f"pkgfactory: error: {doc['error']['message']}", name
+        assert r.err == plain.err and plain.out == "", name
+
+
+@pytest.mark.parametrize("args", [["check", "-t", "centos-7", "--arch", "vax", "/bin/true"], ["check"],
+                                  ["targets", "list", "--bogus"], ["keys", "list", "--keys-dir"]])
+def test_usage_errors_with_json_are_json_too(args):
+    r = run_cli(*args[:2], "--json", *args[2:]) if args != ["check"] else run_cli("check", "--json")
+    assert r.code == 2, r
+    doc = json.loads(r.out)
+    assert doc["error"]["code"] == "usage" and doc["error"]["exit_code"] == 2 and doc["error"]["message"]
+    assert "Error:" in r.err  # click's own message stays on stderr
+    # Without --json: nothing on stdout.
+    assert run_cli(*args).out == ""
+
+
+def test_json_after_a_double_dash_is_an_argument_not_the_flag(go_binaries):
+    r = run_cli("inspect", "--", "--json")
+    assert r.code == 2 and r.out == "" and "--json: no such file" in r.err
 
 
 @pytest.mark.parametrize("option", ["--binary", "--from-nfpm"])

@@ -240,3 +240,15 @@ def test_a_broken_template_builds_nothing(tmp_path, hello_bins):
     # centos-7 comes first and its template is fine: still nothing was built or published.
     assert not (out / "centos-7").exists() and not (out / "build-report.json").exists()
     assert not (out / ".work").exists()  # the trial work dirs went with the run
+
+
+def test_go_arch_names_select_arches_and_output_keeps_ours(tmp_path, hello_bins):
+    project = copy_example(tmp_path / "p", hello_bins)
+    out = tmp_path / "out"
+    r = run_cli("build", "-c", project, "-o", out, "--builder", "native", "--arch", "arm64",
+                "--target", "debian-12", "--json")
+    assert r.code == 0, r.err
+    (res,) = json.loads(r.out)["results"]
+    assert res["arch"] == "aarch64" and res["artifact"] == "debian-12/aarch64/hello-service_1.2.0-1_arm64.deb"
+    r = run_cli("build", "-c", project, "-o", out, "--arch", "arm65")
+    assert r.code == 2 and "unknown arch 'arm65'" in r.err and "amd64=x86_64" in r.err

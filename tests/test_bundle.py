@@ -70,6 +70,9 @@ def test_layout_and_archive(made):
     assert "hello-service-1.2.0/install.sh" in names and "hello-service-1.2.0/SHA256SUMS.asc" in names
     assert not [p for p in (root / "out").iterdir() if p.name.startswith(".hello-service")]
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=bundle, check=True)
+    # The example binary is static: install.sh asks for no glibc on any target (none below any floor).
+    script = (bundle / "install.sh").read_text()
+    assert script.count("A_NEED=''") == len(manifest["packages"]) and "A_NEED='2" not in script
 
 
 def test_verify_passes_and_checks_the_fingerprint(made):

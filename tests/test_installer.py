@@ -620,9 +620,67 @@ def test_glibc_floor(shell, bundle, tmp_path):
     assert p.returncode == 4 and "glibc 2.28 is older than 2.31" in p.stderr
     p = run(shell, bundle, "--check-only", "--force-target", "debian-11", root=root,
             env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": "2.28"})
-    assert p.returncode == 0 and "programs may not start" in p.stderr
+    assert p.returncode == 0 and "programs would not start" in p.stderr and "(going on: --force-target)" in p.stderr
     p = run(shell, bundle, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": "glibc 2.31"})
     assert p.returncode == 0, out(p)
+
+
+def _needs_bundle(keys, where: Path, go_binaries, *variants: str) -> Path:
+    """A bundle for debian-11 and centos-7 x86_64 whose binaries are real Go builds, with their glibc needs."""
+    from pkgfactory.inspect import inspect_file
+
+    needs = {"x86_64": [(f"/usr/bin/{v}", inspect_file(go_binaries[v]).elf.glibc_max) for v in variants]}
+    targets = [target_meta(tg.get(t), ["x86_64"], binaries=needs) for t in ("debian-11", "centos-7")]
+    return make_bundle(where, keys["good"], meta_for(keys["good"], targets=targets))
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_static_binary_needs_no_glibc_whatever_the_floor(shell, keys, go_binaries, tmp_path):
+    """The issue's case: a static binary was refused below debian-11's floor (2.31), 'would not start'."""
+    b = _needs_bundle(keys, tmp_path / "b", go_binaries, "static")
+    root = make_root(tmp_path / "root", "debian-11")
+    for glibc in ("2.12", ""):  # old, or none to be found at all
+        p = run(shell, b, "--check-only", root=root, env={"PKGF_UNAME_M": "x86_64", "PKGF_GLIBC": glibc})
+        assert p.returncode == 0, out(p)
+        assert "glibc" not in p.stderr, p.stderr  # no refusal, no warning about a version nobody needs
+    log = (root / "var/log/pkgfactory-install-hello-service.log").read_text()
+    assert "debian-11's floor 2.31, the bundled programs need none" in log
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_dynamic_binary_needs_its_own_glibc_and_is_named(shell, keys, go_binaries, tmp_path):
+    # cgo-zig217 is linked for glibc 2.17, and its symbol versions stop at GLIBC_2.3.2: that is
+    # what the dynamic linker checks, so it starts far below debian-11's floor (2.31), down to 2.3.2.
+    b = _needs_bundle(keys, tmp_path / "b", go_binaries, "static", "cgo-zig217")
+    root = make_root(tmp_path / "root", "debian-11")
+    env = {"PKGF_UNAME_M": "x86_64"}
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.12"})
+    assert p.returncode == 0, out(p)
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 4, out(p)
+    assert ("glibc 2.2.5 is older than 2.3.2, which /usr/bin/cgo-zig217 needs: it would not start. Install on a "
+            "machine with glibc 2.3.2 or newer, or ask for a build of it linked against glibc 2.2.5 or static "
+            "(CGO_ENABLED=0)") in p.stderr
+    p = run(shell, b, "--check-only", "--lang", "zh", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 4 and "glibc 2.2.5 低于 /usr/bin/cgo-zig217 所需的 2.3.2：该程序将无法启动" in p.stderr
+    p = run(shell, b, "--check-only", "--force-target", "debian-11", root=root, env={**env, "PKGF_GLIBC": "2.2.5"})
+    assert p.returncode == 0 and "which /usr/bin/cgo-zig217 needs" in p.stderr and "--force-target" in p.stderr
+    # The host-glibc cgo build needs 2.34: named, and the highest need wins over the lower one.
+    b = _needs_bundle(keys, tmp_path / "b2", go_binaries, "cgo-zig217", "cgo-host", "static")
+    p = run(shell, b, "--check-only", root=root, env={**env, "PKGF_GLIBC": "2.31"})
+    assert p.returncode == 4 and "older than 2.34, which /usr/bin/cgo-host needs" in p.stderr, out(p)
+
+
+def test_binaries_in_bundle_meta_are_checked(keys):
+    t = target_meta(tg.get("debian-11"), ["x86_64"], binaries={"x86_64": [("/usr/bin/a", "2.17")]})
+    assert t["arches"][0]["binaries"] == [{"path": "/usr/bin/a", "glibc": "2.17"}]
+    for bad, msg in [([{"path": "/usr/bin/a", "glibc": "new"}], "targets[0].arches[0].binaries[0].glibc"),
+                     ([{"path": "/usr/bin/a"}], "missing key(s) 'glibc'"),
+                     ([{"path": "a\nb", "glibc": None}], "binaries[0].path"),
+                     ("/usr/bin/a", "binaries: must be a list")]:
+        t["arches"][0]["binaries"] = bad
+        with pytest.raises(InputError, match=re.escape(msg)):
+            render_installer(meta_for(keys["good"], targets=[t]))
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -707,6 +765,47 @@ def test_kernel_module_table(shell, keys, tmp_path):
     assert "  wireguard                MISSING" in p.stdout
     p = run(shell, b, "--check-only", "--lang", "zh", root=root, env={"PKGF_UNAME_M": "x86_64"})
     assert p.returncode == 5 and "模块" in p.stdout and "内核检查未通过" in p.stderr
+    # In Chinese the states are Chinese too (the table said MISSING in English).
+    table = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("  ")]
+    assert table == [["模块", "状态"], ["overlay", "已加载"], ["bridge", "内置"], ["nf-tables", "可加载"],
+                     ["br_netfilter", "可加载"], ["wireguard", "缺失"]], table
+    assert not re.search(r"MISSING|loaded|builtin|loadable", p.stdout)
+
+
+# --- exit codes: one list for the script, its help and README.txt ---------------------
+
+def test_exit_codes_come_from_one_list_the_script_and_readme_share(keys):
+    from pkgfactory.bundle.installer import exit_codes
+    from pkgfactory.bundle.readme import render_readme
+
+    codes = exit_codes()
+    script = render_installer(meta_for(keys["good"]))
+    defined = dict(re.findall(r"^EX_([A-Z]+)=(\d+)$", script, re.M))
+    assert defined == {e["name"]: str(e["code"]) for e in codes if e["name"]}
+    # Every EX_ the partials use is defined there, and every named code is used somewhere.
+    used = set(re.findall(r"\$EX_([A-Z]+)", script))
+    assert used == set(defined), used ^ set(defined)
+    # The signal exits are the traps' own codes.
+    traps = {int(c) for c in re.findall(r"trap 'on_signal (\d+)'", script)}
+    assert traps == {e["code"] for e in codes if not e["name"]}
+    readme = render_readme({"name": "x", "version": "1", "release": "1", "fingerprint": keys["good"].fpr,
+                            "targets": meta_for(keys["good"])["targets"], "kernel": {"modules": []},
+                            "uos": [], "kysec": []})
+    for e in codes:
+        assert re.search(rf"^    {e['code']} +{re.escape(e['zh'])} / {re.escape(e['en'])}$", readme, re.M), e
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "install.md").read_text()
+    for e in codes:
+        assert re.search(rf"^\| [0-9, ]*\b{e['code']}\b[0-9, ]* \|", docs, re.M), f"docs/install.md lacks {e['code']}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_help_lists_every_exit_code(bundle, lang):
+    from pkgfactory.bundle.installer import exit_codes
+
+    p = run("dash", bundle, "--help", "--lang", lang)
+    assert p.returncode == 0, out(p)
+    for e in exit_codes():
+        assert re.search(rf"^  {e['code']} +{re.escape(e[lang])}$", p.stdout, re.M), (e, p.stdout)
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -10,24 +10,24 @@ the tags docs/lint.md lists.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
-import io
 import os
 import re
 import shutil
 import subprocess
-import tarfile
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from debian.debfile import DebFile
 
 from hello_example import REPO, build_hello, calls, copy_example, edit, scratch_root
 from pkgfactory import targets
 from pkgfactory.errors import PkgfError
 from pkgfactory.package import DebPackager, RpmPackager, build_native, packager_for
-from pkgfactory.package.deb import read_ar
 from pkgfactory.project import load
 
 SDE = 1732060800  # 2024-11-20, the example's newest changelog entry
@@ -133,7 +133,8 @@ def test_rpm_cross_arch(example, build):
 def test_deb_promises(example, build, target, arch, debarch):
     deb = build(example, target, arch)
     assert deb.name == f"hello-service_1.2.0-1_{debarch}.deb"
-    assert [n for n, _ in read_ar(deb)] == ["debian-binary", "control.tar.xz", "data.tar.xz"]
+    with DebFile(str(deb)) as d:
+        assert d.getnames() == ["debian-binary", "control.tar.xz", "data.tar.xz"]
     field = lambda name: sh("dpkg-deb", "-f", deb, name).strip()  # noqa: E731
     assert (field("Package"), field("Version"), field("Architecture")) == ("hello-service", "1.2.0-1", debarch)
     assert field("Maintainer") == "Example Packager <packager@example.com>"
@@ -188,6 +189,90 @@ def test_deb_check_reads_the_artifact(example, build, tmp_path):
     assert problems == ["control.tar.zst is zstd-compressed; debian-11's dpkg reads xz, gzip, none",
                         "data.tar.zst is zstd-compressed; debian-11's dpkg reads xz, gzip, none"]
     assert DebPackager().artifact_check(zst, targets.get("debian-12"), "x86_64") == []
+
+
+def _deb_with(tmp_path: Path, name: str, control_extra: str, *, payload: bytes = b"x\n", comp: str = "xz") -> Path:
+    """A real .deb made by dpkg-deb, with extra control fields."""
+    tree = tmp_path / f"tree-{name}"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "usr/share/demo").mkdir(parents=True)
+    (tree / "usr/share/demo/payload").write_bytes(payload)
+    (tree / "DEBIAN/control").write_text(f"Package: demo\nVersion: 1.0-1\nArchitecture: amd64\n"
+                                         f"Maintainer: A <a@example.com>\nDescription: demo\n{control_extra}")
+    deb = tmp_path / f"{name}.deb"
+    sh("dpkg-deb", "--root-owner-group", f"-Z{comp}", "-b", tree, deb)
+    return deb
+
+
+def _dpkg_says(have: str, op: str, want: str) -> bool:
+    dpkg_op = {"<<": "lt", "<=": "le", "=": "eq", ">=": "ge", ">>": "gt"}[op]
+    return subprocess.run(["dpkg", "--compare-versions", have, dpkg_op, want]).returncode == 0
+
+
+# (target dpkg, relation): epochs and '~' order as dpkg orders them, not number by number.
+DPKG_RELATIONS = [
+    ("1.20.13", ">=", "1.20.13~rc1"),      # ~ sorts before the release: met
+    ("1.20.13~rc1", ">=", "1.20.13"),      # ... and a pre-release does not meet the release
+    ("1.20.13", ">=", "1:1.0"),            # an epoch outranks every version without one
+    ("1:1.0", ">=", "1.20.13"),
+    ("1.20.13", ">=", "1.20.13+deb11u1"),  # a point release above
+    ("1.20.13", ">>", "1.20.13"),
+    ("1.20.13", "<<", "1.21"),
+    ("1.20.13", "=", "0:1.20.13"),         # epoch 0 is no epoch
+    ("1.20.13", "<=", "1.20.12"),
+    ("1.19.7", ">=", "1.19.7ubuntu3"),     # letters after the numbers sort after them
+]
+
+
+@pytest.mark.parametrize("have,op,want", DPKG_RELATIONS)
+def test_deb_dpkg_relations_are_judged_as_dpkg_judges_them(tmp_path, have, op, want):
+    profile = dataclasses.replace(targets.get("debian-11"), versions={**targets.get("debian-11").versions,
+                                                                      "dpkg": have})
+    deb = _deb_with(tmp_path, "rel", f"Pre-Depends: dpkg ({op} {want})\n")
+    problems = DebPackager().artifact_check(deb, profile, "x86_64")
+    met = _dpkg_says(have, op, want)
+    assert problems == ([] if met else [f"Pre-Depends dpkg ({op} {want}), debian-11 has dpkg {have}"]), (met, problems)
+
+
+def test_deb_relations_other_than_a_lone_dpkg_are_left_to_apt(tmp_path):
+    deb = _deb_with(tmp_path, "alt", "Depends: dpkg (>= 9:1.0) | dpkg-ng, libc6 (>= 2.31), dpkg (>= 1.20.13~)\n")
+    assert DebPackager().artifact_check(deb, targets.get("debian-11"), "x86_64") == []
+    deb = _deb_with(tmp_path, "both", "Depends: dpkg (>= 2:1.0) | dpkg (>= 1.99)\n")
+    assert DebPackager().artifact_check(deb, targets.get("debian-11"), "x86_64") == [
+        "Depends dpkg (>= 2:1.0) | dpkg (>= 1.99), debian-11 has dpkg 1.20.13"]
+
+
+def test_deb_check_of_a_deb_without_relations_is_silent(tmp_path):
+    deb = _deb_with(tmp_path, "plain", "")
+    p = subprocess.run([sys.executable, "-c", "import sys; from pkgfactory.package.deb import DebPackager; "
+                        "from pkgfactory import targets; "
+                        f"print(DebPackager().artifact_check({str(deb)!r}, targets.get('debian-12'), 'x86_64'))"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "[]\n", ""), p
+
+
+def test_deb_check_refuses_what_is_not_a_deb(tmp_path):
+    for name, data in [("text", b"hello\n"), ("ar-no-deb", b"!<arch>\n"), ("empty", b"")]:
+        f = tmp_path / f"{name}.deb"
+        f.write_bytes(data)
+        (problem,) = DebPackager().artifact_check(f, targets.get("debian-12"), "x86_64")
+        assert problem.startswith("is not a deb 2.0 archive"), (name, problem)
+    deb = _deb_with(tmp_path, "arch", "")
+    assert DebPackager().artifact_check(deb, targets.get("debian-12"), "aarch64") == ["is built for amd64, not arm64"]
+
+
+def test_deb_check_reads_in_place_not_the_whole_file(tmp_path):
+    import tracemalloc
+
+    deb = _deb_with(tmp_path, "big", "", payload=os.urandom(64 * 1024 * 1024), comp="none")
+    assert deb.stat().st_size > 64 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        assert DebPackager().artifact_check(deb, targets.get("debian-12"), "x86_64") == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB to check a 64 MB .deb"
 
 
 def test_deb_dpkg_floor_is_checked(example, tmp_path):
@@ -377,10 +462,10 @@ def test_injection_strings_stay_inert(hello_bins, tmp_path, build):
     desc = sh("dpkg-deb", "-f", deb, "Description").rstrip("\n").split("\n")
     assert desc[0] == summary
     assert [ln[1:] if ln != " ." else "" for ln in desc[1:]] == project.package.description.split("\n")
-    data = dict(read_ar(deb))["data.tar.xz"]
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        docs = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.name.startswith("./usr/share/doc/")
-                and m.isfile()}
+    with DebFile(str(deb)) as d:
+        tar = d.data.tgz()
+        docs = {str(m.name): tar.extractfile(m).read() for m in tar.getmembers()
+                if str(m.name).startswith("./usr/share/doc/") and m.isfile()}
     deb_changelog = flat(gzip.decompress(docs["./usr/share/doc/hello-service/changelog.Debian.gz"]).decode())
     assert flat(change) in deb_changelog and maintainer in deb_changelog
     copyright_file = docs["./usr/share/doc/hello-service/copyright"].decode()

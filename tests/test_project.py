@@ -205,7 +205,8 @@ BAD = [
     ("binary.0.dest", "/", "binary[1].dest"),
     ("binary.0.source", {"x86_64": "bin/missing"}, "binary[1].source.x86_64"),
     ("binary.0.source", {"x86_64": "bin"}, "binary[1].source.x86_64"),
-    ("binary.0.source", {"amd64": "bin/demo-x86_64"}, "binary[1].source.amd64"),
+    ("binary.0.source", {"amd65": "bin/demo-x86_64"}, "binary[1].source.amd65"),
+    ("binary.0.source", {"amd64": "bin/demo-x86_64", "x86_64": "bin/demo-x86_64"}, "binary[1].source.x86_64"),
     ("binary.0.source", {}, "binary[1].source"),
     ("binary.0.mode", "755x", "binary[1].mode"),
     ("binary.0.mode", 755, "binary[1].mode"),
@@ -246,7 +247,7 @@ BAD = [
     ("kernel.max", "3.2", "kernel.max"),
     ("kernel.modules", ["bad mod"], "kernel.modules[1]"),
     ("waiver.0.reason", _DELETE, "waiver[1].reason"),
-    ("waiver.0.arch", "amd64", "waiver[1].arch"),
+    ("waiver.0.arch", "x86-64", "waiver[1].arch"),
     ("waiver.0.code", "no spaces", "waiver[1].code"),
     ("changelog", [], "changelog"),
     ("changelog.0.version", "0.9.0-1", "changelog[1].version"),
@@ -260,7 +261,8 @@ BAD = [
     ("build.targets", [], "build.targets"),
     ("build.targets", ["CentOS 7"], "build.targets[1]"),
     ("build.arches", ["aarch64"], "build.arches"),
-    ("build.arches", ["arm64"], "build.arches[1]"),
+    ("build.arches", ["arm65"], "build.arches[1]"),
+    ("build.arches", ["x86_64", "amd64"], "build.arches[2]"),
     ("build.templates", "no-such-dir", "build.templates"),
     ("build.source_date_epoch", -5, "build.source_date_epoch"),
     ("build", _DELETE, "build"),
@@ -330,6 +332,49 @@ def test_example_file_is_documented():
         if key.startswith("go.x."):
             key = "go.x.<importpath.name>"
         assert f"`{key}`" in doc, f"{key} is not documented"
+
+
+@pytest.mark.parametrize("where,value,message", [
+    ("package.nmae", "typo", "key 'package.nmae': unknown key (did you mean 'name'?)"),
+    ("package.sumary", "x", "key 'package.sumary': unknown key (did you mean 'summary'?)"),
+    ("build.arch", ["x86_64"], "key 'build.arch': unknown key (did you mean 'arches'?)"),
+    ("scripts.post_install", "post.sh", "key 'scripts.post_install': unknown key (did you mean 'postinstall'?)"),
+    ("systemd.0.enabled", True, "key 'systemd[1].enabled': unknown key (did you mean 'enable'?)"),
+    ("kernel.module", ["x"], "key 'kernel.module': unknown key (did you mean 'modules'?)"),
+    ("relations.dependencies", ["x"], "key 'relations.dependencies': unknown key (did you mean 'depends'?)"),
+    ("directorys", [{"path": "/var/lib/x"}], "key 'directorys': unknown key (did you mean 'directory'?)"),
+    ("zzz", 1, "key 'zzz': unknown key; known here: binary, build, changelog, config, directory, file, "),
+])
+def test_unknown_keys_name_the_nearest_known_one(tmp_path, where, value, message):
+    data = copy.deepcopy(base())
+    _set(data, where, value)
+    path = write_project(tmp_path, data)
+    with pytest.raises(InputError) as e:
+        load(path)
+    assert str(e.value).startswith(f"{path}: {message}"), str(e.value)
+    # Every key of that table is listed: no documentation file needed (an installed wheel has none).
+    assert "docs/" not in str(e.value)
+    if where == "zzz":
+        assert " package, relations, " in str(e.value)
+
+
+def test_a_missing_required_table_names_the_key_that_looks_like_it(tmp_path):
+    data = copy.deepcopy(base())
+    data["pacakge"] = data.pop("package")
+    path = write_project(tmp_path, data)
+    with pytest.raises(InputError, match=r"key 'package': missing \(required\); is 'pacakge' a typo of it\?"):
+        load(path)
+
+
+def test_go_arch_names_are_ours_everywhere_in_the_project_file(tmp_path):
+    data = copy.deepcopy(base())
+    data["binary"][0]["source"] = {"amd64": "bin/demo-x86_64", "arm64": "bin/demo-aarch64"}
+    data["build"]["arches"] = ["arm64", "amd64"]
+    data["waiver"][0]["arch"] = "amd64"
+    p = load(write_project(tmp_path, data))
+    assert set(p.binaries[0].sources) == {"x86_64", "aarch64"}
+    assert p.arches == ("aarch64", "x86_64")
+    assert p.waivers[0].arch == "x86_64" and p.waived("centos-7", "x86_64", "cpu-level")
 
 
 # --- [go] and binary.go -------------------------------------------------------------------------

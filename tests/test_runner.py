@@ -53,8 +53,13 @@ def test_check_false_returns_the_status():
 
 
 def test_missing_tool_is_one_line_with_a_hint():
-    with pytest.raises(PkgfError, match=r"^no-such-tool-pkgf not found: install no-such-tool-pkgf \(see scripts/setup.sh\)$"):
+    with pytest.raises(PkgfError, match=r"^no-such-tool-pkgf not found: install no-such-tool-pkgf with the "
+                                        r"system's package manager; in this clone, bash \S+/scripts/setup.sh "):
         run(["no-such-tool-pkgf", "--version"])
+    # A known tool is named by the Debian package that provides it.
+    with pytest.raises(PkgfError, match=r"^createrepo_c not found: install the Debian package createrepo-c "
+                                        r"\(apt-get install createrepo-c\)"):
+        run(["createrepo_c", "--version"], env={"PATH": "/nonexistent"})
 
 
 def test_missing_tool_is_looked_up_on_the_given_path(tmp_path):

@@ -265,7 +265,8 @@ def test_targets_dir_from_environment(tmp_path):
 @pytest.mark.parametrize("content,message", [
     ('id = "broken"\nname = "x"\nfamily = "deb"\n[versions\nglibc = "2.31"\n', "invalid TOML"),
     ('id = "broken"\nname = "x"\nfamily = "deb"\n[versions]\nkernel = "5.10"\ndpkg = "1.20"\n'
-     '[arches.x86_64]\ninterpreters = ["/lib64/ld-linux-x86-64.so.2"]\n[identify]\nid = ["x"]\n', "missing key 'glibc'"),
+     '[arches.x86_64]\ninterpreters = ["/lib64/ld-linux-x86-64.so.2"]\n[identify]\nid = ["x"]\n',
+     "key 'versions.glibc': missing (required)"),
     ('id = "other-name"\nname = "x"\nfamily = "deb"\n', "does not match the file name"),
     ('id = "broken"\nname = "x"\nfamily = "deb"\n[versions]\nglibc = "2.31"\nkernel = "5.10"\ndpkg = "1.20"\n'
      '[arches.vax]\ninterpreters = ["/lib/ld.so"]\n[identify]\nid = ["x"]\n', "unknown arch"),
@@ -280,3 +281,134 @@ def test_broken_user_profile_is_one_line_error(tmp_path, content, message, comma
 def test_missing_targets_dir_is_one_line_error(tmp_path):
     err = _one_line_error(run_cli("targets", "list", "--targets-dir", tmp_path / "nope"))
     assert "does not exist" in err
+
+
+# --- the strict reader ---------------------------------------------------------------
+
+GOOD_DEB = '''id = "site-deb"
+name = "Site Debian"
+family = "deb"
+[versions]
+glibc = "2.31"
+kernel = "5.10"
+dpkg = "1.20.12"
+[identify]
+id = ["sitedeb"]
+[arches.x86_64]
+interpreters = ["/lib64/ld-linux-x86-64.so.2"]
+cpu_baseline = "v1"
+[packaging]
+deb_compressors = ["xz", "gzip"]
+[libraries]
+extra = ["libz.so.1"]
+'''
+
+
+def _user_profile(tmp_path, text, name="site-deb"):
+    d = tmp_path / "site"
+    d.mkdir(exist_ok=True)
+    (d / f"{name}.toml").write_text(text)
+    return d
+
+
+def test_a_good_user_profile_loads(tmp_path):
+    p = tg.get("site-deb", [_user_profile(tmp_path, GOOD_DEB)])
+    assert p.packaging["deb_compressors"] == ["xz", "gzip"] and "libz.so.1" in p.libraries
+
+
+@pytest.mark.parametrize("edit,message", [
+    # The issue's two typos: both used to fall back to defaults without a word.
+    (lambda t: t.replace("[libraries]", "[librarys]"),
+     "key 'librarys': unknown key (did you mean 'libraries'?)"),
+    (lambda t: t.replace("deb_compressors", "deb_compressor"),
+     "key 'packaging.deb_compressor': unknown key (did you mean 'deb_compressors'?)"),
+    (lambda t: t.replace("interpreters", "interpreter"),
+     "key 'arches.x86_64.interpreters': missing (required); is 'interpreter' a typo of it?"),
+    (lambda t: t.replace("cpu_baseline", "cpu_base"),
+     "key 'arches.x86_64.cpu_base': unknown key (did you mean 'cpu_baseline'?)"),
+    (lambda t: t.replace('dpkg = "1.20.12"', 'dpkg = "1.20.12"\nlibstdcx = "3.4.28"'),
+     "key 'versions.libstdcx': unknown key (did you mean 'libstdcxx'?)"),
+    (lambda t: t.replace('extra = ["libz.so.1"]', 'extra = ["libz.so.1"]\nmissing = ["libfoo.so"]'),
+     "key 'libraries.missing': unknown key; known here: absent, extra"),
+    (lambda t: t + 'rpmlib = ["CompressedFileNames"]\n',
+     "key 'libraries.rpmlib': unknown key"),
+    (lambda t: t.replace('[packaging]', '[packaging]\nrpmlib = ["CompressedFileNames"]'),
+     "key 'packaging.rpmlib': applies to rpm targets only, and this one's family is deb"),
+    (lambda t: t.replace('["xz", "gzip"]', '["xz", "gz"]'),
+     "key 'packaging.deb_compressors[2]': 'gz' is not one of xz, gzip, zstd, bzip2, lzma, none"),
+    (lambda t: t.replace('cpu_baseline = "v1"', 'cpu_baseline = "x86-64-v2"'),
+     "key 'arches.x86_64.cpu_baseline': 'x86-64-v2' is not one of v1, v2, v3, v4"),
+    (lambda t: t.replace('cpu_baseline = "v1"', 'loongarch_world = "old"'),
+     "key 'arches.x86_64.loongarch_world': only loongarch64 has old and new worlds"),
+    (lambda t: t.replace('id = ["sitedeb"]', 'id = "sitedeb"'),
+     "key 'identify.id': must be a list, not a string"),
+    (lambda t: t.replace('id = ["sitedeb"]', 'version_id = ["11"]'),
+     "key 'identify.id': missing (required)"),
+    (lambda t: t.replace('kernel = "5.10"', 'kernel = "five"'),
+     "key 'versions.kernel': 'five' is not a version"),
+    (lambda t: t.replace('kernel = "5.10"', 'kernel = 5.10'),
+     "key 'versions.kernel': must be a string, not float"),
+    (lambda t: t.replace("[arches.x86_64]", "[arches.amd65]"),
+     "key 'arches.amd65': unknown arch 'amd65'"),
+    (lambda t: t + '[arches.amd64]\ninterpreters = ["/lib64/ld-linux-x86-64.so.2"]\n',
+     "key 'arches.amd64': x86_64 is given twice (as 'x86_64' and 'amd64')"),
+    (lambda t: t.replace('family = "deb"', 'family = "debian"'),
+     "key 'family': 'debian' is not one of rpm, deb"),
+    (lambda t: t.replace('family = "deb"', 'family = "deb"\nnotez = "x"'),
+     "key 'notez': unknown key (did you mean 'notes'?)"),
+])
+def test_a_user_profile_with_a_typo_is_refused_naming_file_and_key(tmp_path, edit, message):
+    d = _user_profile(tmp_path, edit(GOOD_DEB))
+    with pytest.raises(tg.InputError) as e:
+        tg.load_all([d])
+    assert str(e.value).startswith(f"{d / 'site-deb.toml'}: {message}"), str(e.value)
+    # The CLI: one line, exit 2, whichever command reads the profiles.
+    err = _one_line_error(run_cli("check", "/bin/true", "-t", "centos-7", "--targets-dir", d))
+    assert "site-deb.toml" in err and message in err
+
+
+def test_go_arch_names_in_a_profile_become_ours(tmp_path):
+    d = _user_profile(tmp_path, GOOD_DEB.replace("[arches.x86_64]", "[arches.amd64]")
+                      + '[arches.arm64]\ninterpreters = ["/lib/ld-linux-aarch64.so.1"]\n')
+    p = tg.get("site-deb", [d])
+    assert list(p.arches) == ["x86_64", "aarch64"] and p.dpkg_arch("aarch64") == "arm64"
+    shown = json.loads(run_cli("targets", "show", "site-deb", "--json", "--targets-dir", d).out)
+    assert set(shown["arches"]) == {"x86_64", "aarch64"}
+
+
+def _profile_keys_read_by_code() -> dict[str, set[str]]:
+    """Every literal profile key pkgfactory's code reads, by table."""
+    import re
+
+    found: dict[str, set[str]] = {"packaging": set(), "versions": set()}
+    for py in (tg.BUILTIN_DIR.parent.parent).rglob("*.py"):
+        text = py.read_text()
+        found["packaging"] |= set(re.findall(r'packaging\.get\(\s*"(\w+)"', text))
+        found["packaging"] |= set(re.findall(r'first_allowed\(\s*"(\w+)"', text))
+        found["versions"] |= set(re.findall(r'versions\.get\(\s*"(\w+)"', text))
+        found["versions"] |= set(re.findall(r'versions\[\s*"(\w+)"\s*\]', text))
+    return found
+
+
+def test_the_schema_covers_every_key_the_code_reads_and_every_builtin_key():
+    from pkgfactory.targets.schema import schema
+
+    s = schema()
+    read = _profile_keys_read_by_code()
+    assert read["packaging"] >= {"rpmlib", "rpm_payloads", "deb_compressors", "gpg_key_algorithms",
+                                 "repo_metadata_compression", "rpm_signature", "systemd_unit_dir"}
+    assert read["versions"] >= {"glibc", "kernel", "rpm", "dpkg"}
+    for table, keys in read.items():
+        assert keys <= set(s[table]["keys"]), (table, keys - set(s[table]["keys"]))
+    # The libstdc++ rule reads these two by a variable name.
+    assert {"libstdcxx", "cxxabi"} <= set(s["versions"]["keys"])
+    # And every key a built-in profile holds is described (the reader refuses the rest).
+    import tomllib
+
+    for f in tg.BUILTIN_DIR.glob("*.toml"):
+        data = tomllib.loads(f.read_text())
+        assert set(data) <= set(s), f
+        for table in ("versions", "packaging", "libraries"):
+            assert set(data.get(table, {})) <= set(s[table]["keys"]), (f, table)
+        for arch in data["arches"].values():
+            assert set(arch) <= set(s["arches"]["each"]["keys"]), f

@@ -429,7 +429,9 @@ def test_not_a_directory_is_exit_2_in_one_line(ctx, kind):
     for extra in ((), ("--json",)):
         p = verify(arg, fpr, *extra)
         assert p.returncode == 2, (kind, p.stdout, p.stderr)
-        assert "Traceback" not in p.stderr and p.stdout == "", p.stderr
+        assert "Traceback" not in p.stderr, p.stderr
+        # With --json the error is the whole of stdout, as JSON; without, stdout stays empty.
+        assert (json.loads(p.stdout)["error"]["exit_code"] == 2) if extra else p.stdout == "", p.stdout
         # click's own usage error (a file given for BUNDLE) spends a few lines on usage; the error is the last.
         last = p.stderr.strip().splitlines()[-1]
         assert str(arg) in last and ("error" in last.lower()), p.stderr

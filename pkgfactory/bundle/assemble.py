@@ -21,11 +21,12 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pkgfactory import __version__
-from pkgfactory.build import BuildReport, build_planned, compile_defaults, plan_build
+from pkgfactory import __version__, output_guard
+from pkgfactory.build import BuildReport, build_planned, compile_defaults, select_build
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
+from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
@@ -151,11 +152,17 @@ def _reports(stage: Path, report: BuildReport) -> None:
 def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     """What install.sh is rendered from (schema in pkgfactory.bundle.installer)."""
     project = report.project
+    # The glibc each bundled binary needs, so install.sh asks for that and not the floor.
+    needs = {a: [(b.dest, report.infos[(b.dest, a)].elf.glibc_max) for b in project.binaries]
+             for a in dict.fromkeys(r.arch for r in report.results)
+             if all((b.dest, a) in report.infos for b in project.binaries)}
     tlist = []
     for target_id in dict.fromkeys(r.target for r in report.results):
         results = [r for r in report.results if r.target == target_id]
+        # A prebuilt package's binaries are not the project's sources: held to the floor.
+        built = {r.arch: needs[r.arch] for r in results if not r.prebuilt and r.arch in needs}
         tlist.append(target_meta(report.profiles[target_id], [r.arch for r in results],
-                                 prebuilt=[r.arch for r in results if r.prebuilt]))
+                                 prebuilt=[r.arch for r in results if r.prebuilt], binaries=built))
     k = project.kernel
     return {
         "name": project.package.name,
@@ -271,7 +278,8 @@ def _publish_dir(stage: Path, final: Path) -> None:
 def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
                sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
                passphrase_file=None, source_date_epoch: int | None = None, on_stage=None, prebuilt=None,
-               compile_options: dict | None = None, **build_options) -> BundleResult:
+               compile_options: dict | None = None, force: bool = False,
+               **build_options) -> BundleResult:
     """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt).
     ``build_options``: pkgfactory.build.Options (verbose, jobs, cache, progress callbacks)."""
     verbose = build_options.get("verbose", False)
@@ -279,17 +287,22 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
     out_dir.mkdir(parents=True, exist_ok=True)
     say = on_stage or (lambda msg: None)
     with output_lock(out_dir):
+        # Refusals that need only the project, and the output directory's earlier
+        # runs, before anything (even a log line) is written into it.
+        project, matrix = select_build(project_path, target_ids=target_ids, arches=arches,
+                                       targets_dirs=targets_dirs, sources_root=sources_root,
+                                       trust_templates=trust_templates)
+        output_guard.claim(out_dir, project, matrix, force=force,
+                           bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
         logs.mkdir(exist_ok=True)
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
-            # Refusals that need only the project and the key, before minutes of building.
-            project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches,
-                                         targets_dirs=targets_dirs, sources_root=sources_root,
-                                         trust_templates=trust_templates,
-                                         compile_options=compile_defaults(out_dir, source_date_epoch, verbose,
-                                                                          compile_options))
+            # Refusals that need the project and the key, before minutes of building; a project
+            # with [go] is compiled first (stage 0).
+            project = compiled_project(project, matrix, sources_root=sources_root,
+                                       **compile_defaults(out_dir, source_date_epoch, verbose, compile_options))
             _refuse_secret_sources(project, keys_dir, passphrase_file)
             supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))

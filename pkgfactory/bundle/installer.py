@@ -46,6 +46,11 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
              "deb_arch": str | None,  # dpkg's name (amd64, arm64, loongarch64 on
                                 # old-world LoongArch, ...); required for deb
              "glibc": str | None,     # per-arch glibc floor; None = the target's
+             "binaries": [      # optional: the bundled binaries for this arch and
+               {"path": str,    # the glibc each needs (inspect's glibc_max; None:
+                "glibc": str | None},  # static, or no versioned glibc symbol);
+             ],                 # install.sh requires the highest of these (none if
+                                # all are None); left out, it requires the floor
              "prebuilt": bool}, # optional (False): the package for this arch was
                                 # supplied already built (bundle --prebuilt), e.g.
                                 # signed by UnionTech, so a signature policy decides
@@ -58,8 +63,8 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
       ],
     }
 
-``target_meta(profile, arches, suite=None)`` makes a target entry from a
-:class:`pkgfactory.targets.Profile`.
+``target_meta(profile, arches, suite=None, binaries=None)`` makes a target entry from a
+:class:`pkgfactory.targets.Profile` (``binaries``: arch -> [(path, glibc_max)]).
 
 The script trusts one thing it carries itself, the fingerprint: the bundle's
 SHA256SUMS.asc must be a good signature by that key (checked against KEY.gpg
@@ -71,13 +76,15 @@ the script's options, checks and exit codes.
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
 
 from jinja2.exceptions import TemplateRuntimeError
 
 from pkgfactory.errors import InputError
 from pkgfactory.render.env import environment, render
 from pkgfactory.render.escape import _one_line
-from pkgfactory.targets import FAMILIES, KNOWN_ARCHES, policies
+from pkgfactory.targets import DATA_DIR, FAMILIES, KNOWN_ARCHES, policies
 
 TEMPLATE = "bundle/install.sh.j2"
 
@@ -92,7 +99,15 @@ _FPR = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
 
 _TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
 _TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches", "policy"}
-_ARCH_KEYS = {"name", "deb_arch", "glibc", "prebuilt"}
+_ARCH_KEYS = {"name", "deb_arch", "glibc", "prebuilt", "binaries"}
+_BINARY_KEYS = {"path", "glibc"}
+
+
+@lru_cache(maxsize=1)
+def exit_codes() -> tuple[dict, ...]:
+    """install.sh's exit codes, in order: code, name (EX_<name>; none for signal exits), en, zh."""
+    with open(DATA_DIR / "install_exit_codes.toml", "rb") as f:
+        return tuple({"name": "", **e} for e in tomllib.load(f)["code"])
 
 
 def slug(name: str) -> str:
@@ -109,24 +124,29 @@ def render_installer(bundle_meta: dict) -> str:
     return render(env, TEMPLATE, _context(bundle_meta))
 
 
-def target_meta(profile, arches, suite: str | None = None, prebuilt=()) -> dict:
+def target_meta(profile, arches, suite: str | None = None, prebuilt=(), binaries: dict | None = None) -> dict:
     """The ``targets`` entry for ``profile`` built for ``arches`` (our arch names).
 
     ``suite`` defaults to the profile id for deb targets (the bundle's apt
     repository is laid out with the target id as suite). ``prebuilt``: the
-    arches whose package was supplied already built.
+    arches whose package was supplied already built. ``binaries`` maps an arch
+    to the (installed path, glibc_max) of each binary built for it; an arch it
+    leaves out is held to the target's glibc floor.
     """
     entries = []
     for a in arches:
         if a not in profile.arches:
             raise InputError(f"target {profile.id} has no arch {a} (it has: {', '.join(profile.arches)})")
         glibc = profile.glibc_for(a)
-        entries.append({
+        entry = {
             "name": a,
             "deb_arch": profile.dpkg_arch(a) if profile.family == "deb" else None,
             "glibc": glibc if glibc != profile.glibc else None,
             "prebuilt": a in prebuilt,
-        })
+        }
+        if binaries is not None and a in binaries:
+            entry["binaries"] = [{"path": path, "glibc": need} for path, need in binaries[a]]
+        entries.append(entry)
     return {
         "id": profile.id,
         "name": profile.name,
@@ -211,6 +231,24 @@ def _identify(value, where: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _glibc_need(binaries, floor: str, where: str) -> tuple[str, str]:
+    """(the glibc install.sh requires, the binary that needs it): the floor when the
+    binaries are not known, nothing when none of them needs glibc (static)."""
+    if binaries is None:
+        return floor, ""
+    need, need_by = "", ""
+    for i, b in enumerate(_list(binaries, f"{where}.binaries", empty=True)):
+        w = f"{where}.binaries[{i}]"
+        _keys(b, _BINARY_KEYS, _BINARY_KEYS, w)
+        path = _text(b["path"], f"{w}.path")
+        if b["glibc"] is None:
+            continue
+        v = _match(b["glibc"], _GLIBC, f"{w}.glibc", "a glibc version")
+        if not need or _kernel_parts(v) > _kernel_parts(need):
+            need, need_by = v, path
+    return need, need_by
+
+
 def _policy(value, family: str, where: str) -> str:
     """The target's policies as install.sh reads them: "key=value ..." words."""
     if not isinstance(value, dict):
@@ -254,7 +292,9 @@ def _target(t, where: str) -> dict:
         prebuilt = a.get("prebuilt", False)
         if not isinstance(prebuilt, bool):
             _fail(f"{w}.prebuilt", "must be true or false")
-        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "prebuilt": "1" if prebuilt else ""})
+        need, need_by = _glibc_need(a.get("binaries"), ag, w)
+        arches.append({"name": name, "deb_arch": deb or "", "glibc": ag, "prebuilt": "1" if prebuilt else "",
+                       "need": need, "need_by": need_by})
     return {
         "id": tid,
         "policy": _policy(t.get("policy", {}), family, f"{where}.policy"),
@@ -316,4 +356,5 @@ def _context(meta) -> dict:
         "kernel_modules": modules,
         "target_ids": ids,
         "targets": targets,
+        "exit_codes": exit_codes(),
     }

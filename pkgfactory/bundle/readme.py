@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
+from pkgfactory.bundle.installer import exit_codes
 from pkgfactory.render.env import builtin_dir
 
 
@@ -16,4 +17,5 @@ def render_readme(meta: dict) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(builtin_dir() / "bundle")),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                              finalize=_text)
-    return env.get_template("README.txt.j2").render(**meta)
+    # install.sh's exit codes, from the list the script itself is rendered from.
+    return env.get_template("README.txt.j2").render(**meta, exit_codes=exit_codes())

@@ -29,3 +29,23 @@ def console():
 
     # Wide enough that paths and fix messages wrap rather than get cut in CI logs.
     return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False)
+
+
+class ArchType(click.ParamType):
+    """An arch option: our names, or Go's (amd64, arm64, loong64, mips64le), which become ours."""
+
+    name = "arch"
+
+    def get_metavar(self, param, ctx=None):
+        return "ARCH"
+
+    def convert(self, value, param, ctx):
+        from pkgfactory.targets import canonical_arch
+
+        try:
+            return canonical_arch(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+ARCH = ArchType()

@@ -7,12 +7,11 @@ import click
 
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
-from pkgfactory.commands._common import (console, emit_json, json_option, sources_root_option,
+from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, trust_templates_option)
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
 from pkgfactory.engine import ENGINES
-from pkgfactory.targets import KNOWN_ARCHES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
                              type=click.Path(dir_okay=False), help="Project file.")
@@ -30,8 +29,10 @@ builder_options = [
 # What build and bundle read besides the project file, and what they make of it.
 input_options = [
     click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable)."),
-    click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches."),
+    click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names)."),
     click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False)),
+    click.option("--force", is_flag=True,
+                 help="Replace what an earlier, different run left in the output directory (removed first)."),
     targets_dir_option,
     sources_root_option,
     trust_templates_option,
@@ -64,7 +65,7 @@ with_run_options = _with(run_options)
 @config_option
 @with_input_options
 @with_run_options
-def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm_image, deb_image, jobs, no_cache,
+def build(project_file, target_ids, arches, out_dir, force, builder, engine, image, rpm_image, deb_image, jobs, no_cache,
           verbose, as_json, targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
     from rich.table import Table
@@ -77,7 +78,7 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
                            arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
                            trust_templates=trust_templates, verbose=verbose and not as_json, jobs=jobs,
                            cache=not no_cache, compile_options=Progress(as_json, verbose).options(),
-                           **display.options())
+                           force=force, **display.options())
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -23,9 +23,9 @@ from pkgfactory.commands.progress import BuildDisplay
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
 @click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
-                   "checked and bundled as they are instead of built (docs/project-file.md).")
+                   "checked and bundled as they are instead of built.")
 @with_run_options
-def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, passphrase_file, prebuilt_dir, builder,
+def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerprint, passphrase_file, prebuilt_dir, builder,
            engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
            trust_templates):
     """check → build → sign → index → bundle → self-verify."""
@@ -45,7 +45,7 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
                             trust_templates=trust_templates, fingerprint=fingerprint,
                             passphrase_file=passphrase_file, verbose=verbose and not quiet, jobs=jobs,
                             cache=not no_cache, on_stage=stage, prebuilt=prebuilt_dir,
-                            compile_options=Progress(quiet, verbose).options(), **display.options())
+                            compile_options=Progress(quiet, verbose).options(), force=force, **display.options())
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files,

@@ -1,43 +1,86 @@
-"""`pkgfactory check`: will these binaries start on that target?"""
+"""`pkgfactory check`: will these binaries start on those targets?"""
 
 import sys
+from pathlib import Path
 
 import click
+from rich.markup import escape
+from rich.table import Table
 
 from pkgfactory import targets
-from pkgfactory.check import Verdict, check_binary
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.check.matrix import FAIL, Matrix, check_matrix
+from pkgfactory.commands._common import ARCH, console, emit_json, json_option, targets_dir_option
 from pkgfactory.inspect import inspect_files
-from pkgfactory.targets import KNOWN_ARCHES
+
+_COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
 @click.command()
 @click.argument("binaries", nargs=-1, required=True, metavar="BINARY...")
-@click.option("--target", "-t", "target_id", required=True, metavar="ID", help="Target profile id.")
-@click.option("--arch", type=click.Choice(KNOWN_ARCHES), help="The arch these binaries are meant for.")
+@click.option("--target", "-t", "target_ids", required=True, multiple=True, metavar="ID",
+              help="Target profile id (repeatable; 'all' for every known target).")
+@click.option("--arch", type=ARCH, help="The arch these binaries are meant for (ours, or Go's name).")
 @json_option
 @targets_dir_option
-def check(binaries, target_id, arch, as_json, targets_dirs):
-    """Check that BINARY... will load and run on target ID.
+def check(binaries, target_ids, arch, as_json, targets_dirs):
+    """Check that BINARY... will load and run on every target ID.
 
-    Exit 0 when all will, 1 when any will not, 2 on bad input.
+    Every binary is judged against every target. Exit 0 when all will run
+    everywhere (warnings allowed), 1 when any will not, 2 on bad input.
     """
-    profile = targets.get(target_id, targets_dirs)
+    profiles = targets.select(target_ids, targets_dirs)
     # Inspect everything before printing anything: a bad file later in the list
     # must not leave a report that looks complete.
-    verdicts = [check_binary(info, profile, arch) for info in inspect_files(binaries)]
+    matrix = check_matrix(inspect_files(binaries), profiles, arch)
     if as_json:
-        emit_json({"target": profile.id, "binaries": [v.to_dict() for v in verdicts]})
+        emit_json(matrix.to_dict())
+    elif len(profiles) == 1:
+        _print_list(matrix, profiles[0])
     else:
-        _print(verdicts, profile)
-    sys.exit(0 if all(v.ok for v in verdicts) else 1)
+        _print_matrix(matrix)
+    sys.exit(0 if matrix.ok else 1)
 
 
-def _print(verdicts: list[Verdict], profile) -> None:
+def _print_list(matrix: Matrix, profile) -> None:
     out = console()
-    for v in verdicts:
-        status = "[green]OK[/]" if v.ok else "[red]FAIL[/]"
-        out.print(f"{status} {v.path} ({v.arch}) on {profile.id}: {profile.name}")
-        for f in v.findings:
-            colour = "red" if f.severity == "error" else "yellow"
-            out.print(f"  [{colour}]{f.severity}[/] [bold]{f.code}[/]: {f.message}")
+    for cell in matrix.ordered_cells():
+        status = "[red]FAIL[/]" if cell.status == FAIL else "[green]OK[/]"
+        out.print(f"{status} {escape(cell.row.binary)} ({cell.row.arch}) on {profile.id}: {escape(profile.name)}")
+        _print_findings(out, cell)
+
+
+def _print_findings(out, cell) -> None:
+    for f in cell.findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        out.print(f"  [{colour}]{f.severity}[/] [bold]{f.code}[/]: {escape(f.message)}")
+
+
+def _labels(matrix: Matrix) -> dict:
+    """Column headings: the file name, or the path as given where two binaries share a name."""
+    names = [Path(r.binary).name for r in matrix.rows]
+    return {r: (n if names.count(n) == 1 else r.binary) for r, n in zip(matrix.rows, names)}
+
+
+def _print_matrix(matrix: Matrix) -> None:
+    out = console()
+    labels = _labels(matrix)
+    # Targets down, binaries across: eighteen targets fit a terminal's height, not its width.
+    table = Table(title="pkgfactory check", title_justify="left")
+    table.add_column("target")
+    for r in matrix.rows:
+        table.add_column(f"{escape(labels[r])}\n{r.arch}", overflow="fold")
+    for col in matrix.columns:
+        row = [col.target]
+        for r in matrix.rows:
+            cell = matrix.cell(r, col.target)
+            text = " ".join([cell.symbol, *cell.codes])
+            row.append(f"[{_COLOUR[cell.status]}]{text}[/]")
+        table.add_row(*row)
+    out.print(table)
+    counts = matrix.counts()
+    out.print(f"{counts['pass']} pass, {counts['warn']} with warnings, {counts['fail']} fail")
+    for cell in matrix.ordered_cells():
+        if cell.findings:
+            out.print(f"\n[{_COLOUR[cell.status]}]{cell.symbol}[/] [bold]{cell.target}[/]: "
+                      f"{escape(cell.row.binary)} ({cell.row.arch})")
+            _print_findings(out, cell)

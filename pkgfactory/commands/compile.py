@@ -11,12 +11,11 @@ from pathlib import Path
 import click
 
 from pkgfactory.build import select, write_atomic
-from pkgfactory.commands._common import console, emit_json, json_option, sources_root_option, targets_dir_option
+from pkgfactory.commands._common import ARCH, console, emit_json, json_option, sources_root_option, targets_dir_option
 from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load, resolve_targets
-from pkgfactory.targets import KNOWN_ARCHES
 
 REPORT_NAME = "compile-report.json"
 
@@ -58,7 +57,7 @@ class Progress:
               type=click.Path(dir_okay=False), help="Project file.")
 @click.option("--target", "-t", "target_ids", multiple=True, metavar="ID",
               help="Only for these targets (repeatable): the floors are theirs.")
-@click.option("--arch", "arches", multiple=True, type=click.Choice(KNOWN_ARCHES), help="Only these arches.")
+@click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names).")
 @click.option("-o", "--output", "out_dir", default="dist", show_default=True, type=click.Path(file_okay=False),
               help=f"Where <binary>-<arch> and {REPORT_NAME} go.")
 @targets_dir_option
@@ -70,7 +69,7 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
     project = load(project_file, check_sources=False, sources_root=sources_root)
     if project.go is None:
         raise InputError(f"{project.path}: nothing to compile: the project has no [go] table "
-                         "(see docs/project-file.md)")
+                         "(add [go] with module = \".\" and give each [[binary]] go = \"./cmd/NAME\")")
     _refuse_name_clash(project)
     matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
     out = Path(out_dir).absolute()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from pkgfactory.commands._common import console, emit_json, json_option
 from pkgfactory.errors import InputError
@@ -125,13 +125,16 @@ def list_(keys_dir, as_json):
     if not found:
         click.echo(f"no keys in {Path(keys_dir).absolute()}")
         return
-    table = Table(title=f"Keys in {Path(keys_dir).absolute()}", title_justify="left")
-    for col in ("fingerprint", "uid", "algorithm", "bits", "secret", "expires"):
-        table.add_column(col, overflow="fold")
+    # One block per key, its fingerprint alone on the first line: that is what the site compares
+    # against the delivery note, and a table column would fold it on an 80-column terminal.
+    out = console()
+    out.print(f"Keys in {escape(str(Path(keys_dir).absolute()))}")
     for k in found:
-        table.add_row(k.fingerprint, k.uid, _algo(k), str(k.bits), "yes" if k.secret else "no",
-                      _expires(k))
-    console().print(table)
+        out.print()
+        out.print(f"[bold]{k.fingerprint}[/]", no_wrap=True, overflow="ignore")
+        out.print(f"  uid      {escape(k.uid)}")
+        kind = "secret (can sign)" if k.secret else "public only"
+        out.print(f"  key      {_algo(k)} {k.bits}, {kind}, expires {_expires(k)}")
 
 
 def _algo(k: KeyInfo) -> str:

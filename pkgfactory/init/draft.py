@@ -87,7 +87,8 @@ class Draft:
 
     def _header_lines(self) -> list[str]:
         lines = [f"pkgfactory.toml written by `{self.made_from}` (pkgfactory {__version__}).",
-                 "Every key is documented in docs/project-file.md; relative paths are relative to this file.",
+                 "pkgfactory refuses any key it does not know, naming the keys that table may hold; relative paths "
+                 "are relative to this file.",
                  f'Values marked "{FILL_IN}" are placeholders: give the real ones before a delivery.']
         if self.fill_in:
             lines += ["", f"{FILL_IN}:"] + [f"  {key}: {what}" for key, what in self.fill_in]

@@ -18,7 +18,7 @@ _SUFFIX = re.compile(r"([-_.](linux|amd64|x86_64|x86-64|arm64|aarch64|loong64|lo
                      r"riscv64|386|i686|ppc64le|s390x|static|v?\d+(\.\d+)*))+$", re.IGNORECASE)
 
 EXAMPLES = """\
-More you may need (docs/project-file.md has every key):
+More you may need (a key pkgfactory does not know is refused with the ones it does):
 
 [[config]]                        # kept on upgrade; must be under /etc/
 source = "packaging/NAME.conf"

@@ -10,6 +10,7 @@ from pathlib import Path
 import gnupg
 
 from pkgfactory.errors import InputError, PkgfError
+from pkgfactory.hints import install_hint
 from pkgfactory.keys.home import keys_home
 
 # OpenPGP public-key algorithm ids (RFC 4880 9.1, RFC 6637, RFC 9580) -> the
@@ -63,7 +64,7 @@ class Keyring:
         try:
             self.gpg = gnupg.GPG(gnupghome=str(self.home), gpgbinary="gpg")
         except (OSError, ValueError) as e:
-            raise PkgfError(f"cannot run gpg: {e}: install gnupg (see scripts/setup.sh)") from None
+            raise PkgfError(f"cannot run gpg: {e}: {install_hint('gpg')}") from None
         self.gpg.encoding = "utf-8"
 
     def keys(self) -> list[KeyInfo]:

@@ -2,16 +2,18 @@
 
 debian/rules uses plain dpkg tools (dpkg-gencontrol, dpkg-deb), present on
 every Debian-family builder, and passes -Z with a compressor the target's
-dpkg can unpack. :meth:`DebPackager.artifact_check` reads the finished .deb.
+dpkg can unpack. :meth:`DebPackager.artifact_check` reads the finished .deb with
+python-debian (in place; relations and versions compared as dpkg compares them).
 """
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
-import tarfile
 from pathlib import Path
+
+from debian import arfile, deb822, debfile
+from debian.debian_support import Version
 
 from pkgfactory import runner
 from pkgfactory.package import common
@@ -19,7 +21,6 @@ from pkgfactory.package.plan import WORKDIR, BuildPlan
 from pkgfactory.package.stage import stage
 from pkgfactory.project import Project
 from pkgfactory.render import build_context, render
-from pkgfactory.versions import parse_version
 
 # xz: smaller, dpkg >= 1.15.6 reads data.tar.xz and >= 1.17.6 control.tar.xz.
 # zstd is never chosen: dpkg < 1.21.18 (Debian 11, Kylin/UOS desktops) cannot read it.
@@ -89,71 +90,76 @@ class DebPackager:
         )
 
     def artifact_check(self, path: Path, profile, arch: str | None = None, log: Path | None = None) -> list[str]:
-        """Problems that stop this .deb from installing on the target (empty: none)."""
-        members = read_ar(Path(path))
-        names = [n for n, _ in members]
-        problems = []
-        if not names or names[0] != "debian-binary" or members[0][1] != b"2.0\n":
-            return [f"is not a deb 2.0 archive (members: {', '.join(names) or 'none'})"]
-        allowed = profile.packaging.get("deb_compressors", ["gzip"])
-        control = None
-        for name, data in members[1:]:
-            m = re.match(r"^(control|data)\.tar(\.[a-z0-9]+)?$", name)
-            if not m:
-                continue
-            comp = _EXT.get(m.group(2) or "", m.group(2))
-            if comp not in allowed:
-                problems.append(f"{name} is {comp}-compressed; {profile.id}'s dpkg reads {', '.join(allowed)}")
-            elif m.group(1) == "control":
-                control = _control_file(data)
-        if control is None and not problems:
-            # Python's tarfile has no zstd (before 3.14): let dpkg-deb read it.
-            control = runner.run(["dpkg-deb", "-f", str(path)], log=log).stdout
+        """Problems that stop this .deb from installing on the target (empty: none).
+
+        python-debian reads the archive in place (member by member, never the
+        whole file) and parses the control file and relations as dpkg does.
+        """
+        try:
+            deb = debfile.DebFile(str(path))
+        except (debfile.DebError, arfile.ArError, OSError, ValueError) as e:
+            return [f"is not a deb 2.0 archive ({' '.join(str(e).split())})"]
+        with deb:
+            names = deb.getnames()
+            if names[:1] != ["debian-binary"] or deb.version != b"2.0":
+                return [f"is not a deb 2.0 archive (members: {', '.join(names) or 'none'})"]
+            problems = self._compression_problems(names, profile)
+            ctrl = next(n for n in names if n.startswith("control.tar"))
+            control = None
+            if any(p.startswith(f"{ctrl} ") for p in problems):
+                return problems  # the target's dpkg cannot even read the control part
+            if _member_compression(ctrl) != "zstd":
+                try:
+                    control = deb.debcontrol()
+                except (debfile.DebError, OSError, EOFError, ValueError) as e:
+                    return problems + [f"{ctrl} cannot be read ({' '.join(str(e).split())})"]
         if control is None:
-            return problems
-        fields = _parse_control(control)
-        if arch and fields.get("Architecture") not in (profile.dpkg_arch(arch), "all"):
-            problems.append(f"is built for {fields.get('Architecture')}, not {profile.dpkg_arch(arch)}")
-        dpkg = profile.versions.get("dpkg")
-        for field in ("Pre-Depends", "Depends"):
-            for m in re.finditer(r"\bdpkg\s*\(\s*(>=|>>|=)\s*([^)\s]+)\s*\)", fields.get(field, "")):
-                if dpkg and parse_version(m.group(2)) > parse_version(dpkg):
-                    problems.append(f"{field} dpkg ({m.group(1)} {m.group(2)}), {profile.id} has dpkg {dpkg}")
+            # Python's tarfile has no zstd (before 3.14), and python-debian would run unzstd
+            # itself: dpkg-deb reads it, through the runner like every tool.
+            control = deb822.Deb822(runner.run(["dpkg-deb", "-f", str(path)], log=log).stdout)
+        want = profile.dpkg_arch(arch) if arch else None
+        if want and control.get("Architecture") not in (want, "all"):
+            problems.append(f"is built for {control.get('Architecture')}, not {want}")
+        return problems + _dpkg_relation_problems(control, profile)
+
+    @staticmethod
+    def _compression_problems(names: list[str], profile) -> list[str]:
+        allowed = profile.packaging.get("deb_compressors", ["gzip"])
+        problems = []
+        for name in names[1:]:
+            comp = _member_compression(name)
+            if comp is not None and comp not in allowed:
+                problems.append(f"{name} is {comp}-compressed; {profile.id}'s dpkg reads {', '.join(allowed)}")
         return problems
 
 
-def read_ar(path: Path) -> list[tuple[str, bytes]]:
-    """Members of an ar archive (the .deb container), in order."""
-    data = path.read_bytes()
-    if not data.startswith(b"!<arch>\n"):
+def _member_compression(name: str) -> str | None:
+    """The compressor of a control.tar* / data.tar* member ('none' for a plain tar); None for others."""
+    m = re.match(r"^(control|data)\.tar(\.[a-z0-9]+)?$", name)
+    return _EXT.get(m.group(2) or "", (m.group(2) or "")[1:]) if m else None
+
+
+def _satisfied(have: Version, op: str, want: str) -> bool:
+    """Whether version ``have`` meets ``op want``, compared as dpkg compares (epochs, '~')."""
+    cmp = (have > Version(want)) - (have < Version(want))
+    return {"<<": cmp < 0, "<=": cmp <= 0, "=": cmp == 0, ">=": cmp >= 0, ">>": cmp > 0}[op]
+
+
+def _dpkg_relation_problems(control, profile) -> list[str]:
+    """Pre-Depends/Depends on dpkg that the target's dpkg cannot meet, judged as dpkg judges them."""
+    have = profile.versions.get("dpkg")
+    if not have:
         return []
-    out, pos = [], 8
-    while pos + 60 <= len(data):
-        header = data[pos:pos + 60]
-        name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-        size = int(header[48:58].decode("ascii").strip() or 0)
-        out.append((name, data[pos + 60:pos + 60 + size]))
-        pos += 60 + size + (size % 2)
-    return out
-
-
-def _control_file(member: bytes) -> str | None:
-    try:
-        with tarfile.open(fileobj=io.BytesIO(member), mode="r:*") as tar:
-            for info in tar.getmembers():
-                if info.name in ("./control", "control"):
-                    return tar.extractfile(info).read().decode("utf-8", "replace")
-    except (tarfile.TarError, OSError, EOFError):
-        return None
-    return None
-
-
-def _parse_control(text: str) -> dict[str, str]:
-    fields, key = {}, None
-    for line in text.splitlines():
-        if line[:1] in (" ", "\t") and key:
-            fields[key] += "\n" + line
-        elif ":" in line:
-            key, value = line.split(":", 1)
-            fields[key] = value.strip()
-    return fields
+    problems = []
+    for field in ("Pre-Depends", "Depends"):
+        if not control.get(field, "").strip():
+            continue  # python-debian logs a warning for an empty field
+        for group in deb822.PkgRelation.parse_relations(control[field]):
+            on_dpkg = [alt for alt in group if alt["name"] == "dpkg" and alt.get("version")]
+            # An alternative other than dpkg may still be met: only all-dpkg groups are judged.
+            if not on_dpkg or len(on_dpkg) != len(group):
+                continue
+            if not any(_satisfied(Version(have), *alt["version"]) for alt in on_dpkg):
+                wanted = " | ".join(f"dpkg ({alt['version'][0]} {alt['version'][1]})" for alt in on_dpkg)
+                problems.append(f"{field} {wanted}, {profile.id} has dpkg {have}")
+    return problems

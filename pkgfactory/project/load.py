@@ -21,7 +21,7 @@ from pkgfactory.project.model import (
     Package, Project, Relations, Script, Scripts, Symlink, Unit, User, Waiver,
 )
 from pkgfactory.project.reader import Table
-from pkgfactory.targets import KNOWN_ARCHES
+from pkgfactory.targets import canonical_arch
 from pkgfactory.versions import parse_version
 
 FILE_NAME = "pkgfactory.toml"
@@ -167,8 +167,11 @@ class _Loader:
     def arches(self, build: Table, binaries: tuple[Binary, ...]) -> tuple[str, ...]:
         prebuilt = [b for b in binaries if b.go is None]
         have = tuple(prebuilt[0].sources) if prebuilt else ()
-        wanted = build.strings("arches", check=_arch)
-        for a in wanted:
+        # Go's names (amd64, arm64, ...) become ours here, as everywhere an arch is given.
+        wanted = build.strings("arches", check=canonical_arch)
+        for i, a in enumerate(wanted, 1):
+            if a in wanted[:i - 1]:
+                raise build.error(f"arches[{i}]", f"{a} is listed twice")
             if any(a not in b.sources for b in prebuilt):
                 raise build.error("arches", f"{a} has no binary: every [[binary]] with a source table needs "
                                   f"source.{a}")
@@ -184,12 +187,16 @@ class _Loader:
             return self.go_binary(t, go)
         src = t.table("source", required=True)
         sources = {}
-        for arch in src.data:
+        given = {}
+        for key in src.data:
             try:
-                _arch(arch)
+                arch = canonical_arch(key)
             except ValueError as e:
-                raise src.error(arch, str(e)) from None
-            sources[arch] = Path(src.get(arch, str, check=self.source))
+                raise src.error(key, str(e)) from None
+            if arch in sources:
+                raise src.error(key, f"{arch} is given twice (as '{given[arch]}' and '{key}')")
+            given[arch] = key
+            sources[arch] = Path(src.get(key, str, check=self.source))
         if not sources:
             raise t.error("source", "give at least one arch = path")
         b = Binary(dest=t.get("dest", str, check=rules.install_path),
@@ -434,7 +441,7 @@ class _Loader:
     def waiver(self, t: Table) -> Waiver:
         any_or = lambda check: (lambda v: v if v == "*" else check(v))  # noqa: E731
         w = Waiver(target=t.get("target", str, check=any_or(rules.match(rules.TARGET_ID, "target id"))),
-                   arch=t.get("arch", str, default="*", check=any_or(_arch)),
+                   arch=t.get("arch", str, default="*", check=any_or(canonical_arch)),
                    code=t.get("code", str, check=rules.match(rules.CODE, "finding code")),
                    reason=t.get("reason", str, check=rules.one_line))
         t.done()
@@ -526,12 +533,6 @@ def _system_id(n: int) -> int:
     if not 1 <= n < 65535:
         raise ValueError(f"{n} is not a uid/gid between 1 and 65534")
     return n
-
-
-def _arch(a: str) -> str:
-    if a not in KNOWN_ARCHES:
-        raise ValueError(f"unknown arch {a!r} (known: {', '.join(KNOWN_ARCHES)})")
-    return a
 
 
 def _mode(directory: bool):

@@ -6,9 +6,11 @@ indices counting from 1 in file order) and fits on one line.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Callable
 
 from pkgfactory.errors import InputError
+from pkgfactory.hints import did_you_mean
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "a table"}
 
@@ -37,7 +39,8 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if default is ...:
-                raise self.error(name, "missing (required)")
+                typo = difflib.get_close_matches(name, [k for k in self.data if isinstance(k, str)], n=1)
+                raise self.error(name, "missing (required)" + (f"; is '{typo[0]}' a typo of it?" if typo else ""))
             if default is None or check is None:
                 return default
             value = default  # defaults go through the same conversion
@@ -83,10 +86,17 @@ class Table:
         return out
 
     def done(self) -> None:
-        """Refuse keys nobody asked for: a typo must not be silently ignored."""
+        """Refuse keys nobody asked for: a typo must not be silently ignored.
+
+        Every key the reader asked about (present or not) is a known one, so the
+        suggestion and the list cover keys added to any reader without a list to
+        keep, and need no documentation file (an installed wheel has none).
+        """
         for name in self.data:
             if name not in self.used:
-                raise self.error(name, "unknown key (see docs/project-file.md)")
+                hint = did_you_mean(name, self.used)
+                known = ", ".join(sorted(self.used)) or "none"
+                raise self.error(name, f"unknown key{hint}; known here: {known}")
 
 
 def _is(value: Any, typ: type) -> bool:

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from debian import deb822
+
 from pkgfactory import runner
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.repo.common import empty_dir, source_date_epoch, unique_files
@@ -97,18 +99,13 @@ def _into_pool(root: Path, deb: Path, archs: list[str], epoch: int, log: Path | 
     return dest
 
 
-def control_fields(deb: Path, log: Path | None) -> dict[str, str]:
+def control_fields(deb: Path, log: Path | None) -> deb822.Deb822:
     """Package, Version and Architecture of a .deb, read by dpkg-deb; InputError when it cannot."""
     proc = runner.run(["dpkg-deb", "--field", str(deb), "Package", "Version", "Architecture"], log=log,
                       check=False)
     if proc.returncode != 0:
         raise InputError(f"{deb}: not a readable .deb package")
-    fields = {}
-    for line in proc.stdout.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields
+    return deb822.Deb822(proc.stdout)
 
 
 def _packages(root: Path, suite: str, archs: list[str], log: Path | None, verbose: bool) -> None:

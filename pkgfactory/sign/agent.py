@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pkgfactory import runner
 from pkgfactory.errors import PkgfError
+from pkgfactory.hints import install_hint
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +23,7 @@ def _preset_tool() -> str:
     out = runner.run(["gpgconf", "--list-dirs", "libexecdir"]).stdout.strip()
     tool = Path(out or "/usr/lib/gnupg") / "gpg-preset-passphrase"
     if not tool.is_file():
-        raise PkgfError(f"{tool} not found: install gnupg-agent (see scripts/setup.sh)")
+        raise PkgfError(f"{tool} not found: {install_hint(tool)}")
     return str(tool)
 
 

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from pkgfactory import runner
 from pkgfactory.errors import InputError, PkgfError
+from pkgfactory.hints import install_hint
 from pkgfactory.keys.keyring import KeyInfo, Keyring
 from pkgfactory.keys.passphrase import check_passphrase, from_file_or_env, have_terminal, prompt
 from pkgfactory.sign.agent import Agent
@@ -85,7 +86,7 @@ class Signer:
         self.unlock()
         gpg = shutil.which("gpg")
         if gpg is None:
-            raise PkgfError("gpg not found: install gnupg (see scripts/setup.sh)")
+            raise PkgfError(f"gpg not found: {install_hint('gpg')}")
         argv = ["rpmsign", "--addsign", *(["--rpmv3"] if v3 else []),
                 # Debian's rpm points %__gpg at gpg2, which Debian 12 does not have.
                 "--define", f"__gpg {gpg}",

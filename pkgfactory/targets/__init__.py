@@ -17,7 +17,6 @@ from pathlib import Path
 
 from pkgfactory.errors import InputError
 from pkgfactory.targets import policies
-from pkgfactory.versions import parse_version
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 DATA_DIR = Path(__file__).parent.parent / "data"
@@ -113,20 +112,23 @@ class Profile:
         return d
 
 
-def _need(d: dict, key: str, typ, where: str):
-    if key not in d:
-        raise InputError(f"{where}: missing key '{key}'")
-    if not isinstance(d[key], typ):
-        raise InputError(f"{where}: key '{key}' must be {typ.__name__ if isinstance(typ, type) else 'a ' + typ[0].__name__}")
-    return d[key]
+@lru_cache(maxsize=1)
+def arch_aliases() -> dict[str, str]:
+    """Go's GOARCH names for our arches (data/go_runtime.toml [goarch]), e.g. amd64 -> x86_64."""
+    with open(DATA_DIR / "go_runtime.toml", "rb") as f:
+        goarch = tomllib.load(f)["goarch"]
+    return {go: ours for go, ours in goarch.items() if ours in KNOWN_ARCHES and go != ours}
 
 
-def _str_list(value, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{where}: must be a string or a list of strings")
-    return tuple(value)
+def canonical_arch(name: str) -> str:
+    """Our name for an arch given in ours or Go's (amd64 -> x86_64); ValueError otherwise."""
+    if name in KNOWN_ARCHES:
+        return name
+    ours = arch_aliases().get(name)
+    if ours is None:
+        go = ", ".join(f"{g}={o}" for g, o in arch_aliases().items())
+        raise ValueError(f"unknown arch {name!r} (known: {', '.join(KNOWN_ARCHES)}; Go's names: {go})")
+    return ours
 
 
 @lru_cache(maxsize=1)
@@ -135,76 +137,62 @@ def _glibc_sonames() -> frozenset[str]:
         return frozenset(tomllib.load(f)["glibc"])
 
 
-def parse_profile(data: dict, path: Path) -> Profile:
-    where = str(path)
-    pid = _need(data, "id", str, where)
-    if path.suffix == ".toml" and path.stem != pid:
-        raise InputError(f"{where}: id '{pid}' does not match the file name")
-    family = _need(data, "family", str, where)
-    if family not in FAMILIES:
-        raise InputError(f"{where}: family must be one of {', '.join(FAMILIES)}")
-    versions = _need(data, "versions", dict, where)
-    for key in ("glibc", "kernel", "rpm" if family == "rpm" else "dpkg"):
-        _need(versions, key, str, f"{where} [versions]")
-    for key, value in versions.items():
-        if not isinstance(value, str):
-            raise InputError(f"{where} [versions]: '{key}' must be a string")
-        try:
-            parse_version(value)
-        except ValueError:
-            raise InputError(f"{where} [versions]: '{key}' = {value!r} is not a version") from None
+def _cpu_levels(arch: str) -> list[str]:
+    with open(DATA_DIR / "go_runtime.toml", "rb") as f:
+        return tomllib.load(f)["cpu_levels"].get(arch, {}).get("levels", [])
 
-    arches_raw = _need(data, "arches", dict, where)
-    if not arches_raw:
-        raise InputError(f"{where}: [arches] is empty")
+
+def parse_profile(data: dict, path: Path) -> Profile:
+    """A Profile from a profile file's data, refusing every key and value the schema does not allow."""
+    from pkgfactory.targets import schema  # the schema reader imports the project package, which imports us
+
+    where = str(path)
+    pid = data.get("id")
+    # First: a profile saved under another name is the likelier mistake than anything inside it.
+    if isinstance(pid, str) and path.suffix == ".toml" and path.stem != pid:
+        raise InputError(f"{where}: key 'id': '{pid}' does not match the file name {path.name}")
+    d = schema.read(data, where)
     arches = {}
-    for name, a in arches_raw.items():
-        w = f"{where} [arches.{name}]"
-        if name not in KNOWN_ARCHES:
-            raise InputError(f"{w}: unknown arch (known: {', '.join(KNOWN_ARCHES)})")
-        if not isinstance(a, dict):
-            raise InputError(f"{w}: must be a table")
+    for name, a in d["arches"].items():
+        levels = _cpu_levels(name)
+        baseline = a.get("cpu_baseline")
+        if baseline is not None and levels and baseline not in levels:
+            raise InputError(f"{where}: key 'arches.{name}.cpu_baseline': {baseline!r} is not one of "
+                             f"{', '.join(levels)}")
         world = a.get("loongarch_world")
-        if world not in (None, "old", "new"):
-            raise InputError(f"{w}: loongarch_world must be 'old' or 'new'")
+        if world is not None and name != "loongarch64":
+            raise InputError(f"{where}: key 'arches.{name}.loongarch_world': only loongarch64 has old and new worlds")
         arches[name] = ArchSupport(
             name=name,
-            interpreters=_str_list(_need(a, "interpreters", list, w), w + " interpreters"),
-            cpu_baseline=a.get("cpu_baseline"),
-            cpus=_str_list(a.get("cpus", []), w + " cpus"),
+            interpreters=tuple(a["interpreters"]),
+            cpu_baseline=baseline,
+            cpus=tuple(a.get("cpus", ())),
             loongarch_world=world,
             glibc=a.get("glibc"),
             kernel=a.get("kernel"),
         )
-
-    ident_raw = _need(data, "identify", dict, where)
-    identify = {k.lower(): _str_list(v, f"{where} [identify] {k}") for k, v in ident_raw.items()}
-    if "id" not in identify:
-        raise InputError(f"{where} [identify]: missing key 'id'")
-
-    libs = data.get("libraries", {})
-    extra = _str_list(libs.get("extra", []), f"{where} [libraries] extra")
-    missing = _str_list(libs.get("absent", []), f"{where} [libraries] absent")
-    libraries = (_glibc_sonames() | frozenset(extra)) - frozenset(missing)
-
-    packaging = data.get("packaging", {})
-    if family == "rpm" and "rpmlib" not in packaging:
-        raise InputError(f"{where} [packaging]: rpm targets need 'rpmlib'")
+    libs = d.get("libraries", {})
+    libraries = (_glibc_sonames() | frozenset(libs.get("extra", ()))) - frozenset(libs.get("absent", ()))
+    packaging = d.get("packaging", {})
+    unit_dir = packaging.get("systemd_unit_dir")
+    if unit_dir is not None and (not unit_dir.startswith("/") or os.path.normpath(unit_dir) != unit_dir):
+        raise InputError(f"{where}: key 'packaging.systemd_unit_dir': {unit_dir!r} is not an absolute, "
+                         "normalised path")
     return Profile(
-        id=pid,
-        name=_need(data, "name", str, where),
-        family=family,
-        init=data.get("init", "systemd"),
-        versions=dict(versions),
+        id=d["id"],
+        name=d["name"],
+        family=d["family"],
+        init=d.get("init", "systemd"),
+        versions=dict(d["versions"]),
         arches=arches,
-        identify=identify,
+        identify={k: tuple(v) for k, v in d["identify"].items()},
         packaging=packaging,
         libraries=libraries,
-        sources=data.get("sources", {}),
+        sources=d.get("sources", {}),
         path=path,
-        notes=data.get("notes", ""),
-        policy=policies.parse(data.get("policy", {}), family, f"{where} [policy]"),
-        raw=data,
+        notes=d.get("notes", ""),
+        policy=policies.parse(d.get("policy", {}), d["family"], f"{where} [policy]"),
+        raw=d,
     )
 
 
@@ -240,8 +228,29 @@ def load_all(extra_dirs: list[str] | tuple[str, ...] | None = None) -> dict[str,
 def get(target_id: str, extra_dirs=None) -> Profile:
     profiles = load_all(extra_dirs)
     if target_id not in profiles:
-        raise InputError(f"unknown target '{target_id}' (known: {', '.join(sorted(profiles))})")
+        raise _unknown(target_id, profiles)
     return profiles[target_id]
+
+
+def _unknown(target_id: str, profiles, extra: str = "") -> InputError:
+    return InputError(f"unknown target '{target_id}' (known: {', '.join(sorted(profiles))}{extra})")
+
+
+ALL = "all"
+
+
+def select(target_ids, extra_dirs=None) -> list[Profile]:
+    """Profiles for ids as given on a command line, in that order, each once; 'all' is every known one."""
+    profiles = load_all(extra_dirs)
+    chosen: dict[str, Profile] = {}
+    for tid in target_ids:
+        if tid == ALL:
+            chosen.update((pid, profiles[pid]) for pid in sorted(profiles) if pid not in chosen)
+        elif tid not in profiles:
+            raise _unknown(tid, profiles, f", or '{ALL}'")
+        else:
+            chosen.setdefault(tid, profiles[tid])
+    return list(chosen.values())
 
 
 def identify(osr: dict[str, str], extra_dirs=None) -> list[Profile]:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pkgfactory.errors import InputError
+from pkgfactory.hints import did_you_mean
 
 DATA = Path(__file__).parent.parent / "data" / "policies.toml"
 BLOCKS = ("install", "run")
@@ -53,7 +54,8 @@ def keys() -> list[str]:
 def lookup(key: str, value, family: str | None, where: str) -> Policy:
     """The known policy ``key = value``; one-line InputError naming ``where`` otherwise."""
     if key not in keys():
-        raise InputError(f"{where}: unknown policy key '{key}' (known: {', '.join(keys())})")
+        raise InputError(f"{where}: unknown policy key '{key}' (known: {', '.join(keys())})"
+                         + did_you_mean(key, keys()).replace(" (", "; ").replace("?)", "?"))
     values = sorted(v for k, v in known() if k == key)
     if not isinstance(value, str) or (key, value) not in known():
         raise InputError(f"{where}: {key} = {value!r} is not a known policy (known: {', '.join(values)})")

@@ -20,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -85,13 +86,30 @@ def mapping() -> dict[str, dict]:
     return targets
 
 
+def _origin_checkout() -> Path | None:
+    """The local repository this one was cloned from (``git clone . /tmp/fresh``), if any."""
+    proc = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+                          capture_output=True, text=True)
+    url = proc.stdout.strip().removeprefix("file://")
+    return Path(url) if proc.returncode == 0 and url.startswith("/") else None
+
+
 def archives_dir() -> Path:
     where = os.environ.get(ENV_DIR)
-    d = Path(where) if where else REPO.parent / "shared" / "oracles"
-    if not d.is_dir():
-        raise PkgfError(f"rpm source archives not found: {d} is not a directory "
-                        f"(set {ENV_DIR} to the directory holding rpm-<release>.tar.xz)")
-    return d
+    if where:
+        candidates = [Path(where)]
+    else:
+        # ../shared/oracles beside the checkout; a clone made elsewhere (a worktree, a
+        # fresh clone in /tmp) finds it beside the checkout it was cloned from.
+        origin = _origin_checkout()
+        candidates = [REPO.parent / "shared" / "oracles"]
+        if origin is not None:
+            candidates.append(origin.parent / "shared" / "oracles")
+    for d in candidates:
+        if d.is_dir():
+            return d
+    raise PkgfError(f"rpm source archives not found: {' nor '.join(map(str, candidates))} is a directory "
+                    f"(set {ENV_DIR} to the directory holding rpm-<release>.tar.xz)")
 
 
 def archive(release: str) -> tuple[Path, str]:
