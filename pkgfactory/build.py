@@ -37,6 +37,7 @@ from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
 from pkgfactory.output_lock import output_lock
 from pkgfactory.package import packager_for
+from pkgfactory.package.blobs import Blobs
 from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish_file
 from pkgfactory.pkgcache import PackageCache
@@ -119,8 +120,12 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _inputs(project: Project) -> dict[str, str]:
-    """sha256 of every file the packages are made from, keyed by path as the project names it."""
+def _inputs(project: Project, infos: dict | None = None) -> dict[str, str]:
+    """sha256 of every file the packages are made from, keyed by path as the project names it;
+    the binaries' from their inspection (``infos``), which hashed them already."""
+    known = {str(project.binaries[i].sources[arch]): info.sha256
+             for i, b in enumerate(project.binaries) for (dest, arch), info in (infos or {}).items()
+             if dest == b.dest and arch in b.sources}
     paths = [project.path]
     for b in project.binaries:
         paths += list(b.sources.values())
@@ -128,7 +133,7 @@ def _inputs(project: Project) -> dict[str, str]:
     paths += [u.source for u in project.units]
     s = project.scripts
     paths += [x.source for x in (s.preinstall, s.postinstall, s.preremove, s.postremove) if x]
-    return {str(p): sha256_file(Path(p)) for p in dict.fromkeys(paths)}
+    return {str(p): known.get(str(p)) or sha256_file(Path(p)) for p in dict.fromkeys(paths)}
 
 
 def refuse_untrusted_templates(project: Project, trusted: bool) -> None:
@@ -295,21 +300,23 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
         infos = _inspect(project, matrix)
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
-                             inputs=_inputs(project), profiles={p.id: p for p, _a in matrix},
+                             inputs=_inputs(project, infos), profiles={p.id: p for p, _a in matrix},
                              jobs=opts.jobs or schedule.default_jobs(), infos=infos)
         report.inputs.update({str(f): sha256_file(f) for f in prebuilt.values()})
         # Everything is checked, rendered and keyed before anything is built: a broken
         # template or project script is bad input (exit 2, nothing written), not one failed
-        # package among others that were built. The trial work dirs are removed at once
-        # (each holds copies of the binaries) and made again just before their build.
+        # package among others that were built. The trial work dirs are removed at once and
+        # made again just before their build; the payload files in them are links to one
+        # copy per run (pkgfactory.package.blobs), held to the digests just taken.
+        blobs = Blobs(own_work / "blobs", expected=report.inputs)
         packages = [_checked(project, infos, profile, arch, sde, own_work, logs, builder,
-                             prebuilt.get((profile.id, arch))) for profile, arch in matrix]
+                             prebuilt.get((profile.id, arch)), blobs) for profile, arch in matrix]
         report.results = [p.result for p in packages]
         groups: dict[str, list[_Package]] = {}
         for p in packages:
             if p.result.build_key:
                 groups.setdefault(p.result.build_key, []).append(p)
-        builds = _Builds(project, sde, out_dir, own_work, builder, opts)
+        builds = _Builds(project, sde, out_dir, own_work, builder, opts, blobs)
         if opts.on_plan:
             opts.on_plan(report.results)
         for p in packages:
@@ -333,7 +340,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
 
 
 def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs: Path, builder,
-             prebuilt: Path | None = None) -> _Package:
+             prebuilt: Path | None = None, blobs: Blobs | None = None) -> _Package:
     """Check the binaries for one target × arch and, when they pass, render it and key the build."""
     packager = packager_for(profile)
     result = BuildResult(target=profile.id, arch=arch, format=packager.format)
@@ -349,8 +356,8 @@ def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs:
     else:
         trial = own_work / f"trial-{profile.id}-{arch}"
         plan = packager.prepare(project, profile, arch, trial, source_date_epoch=sde, log=None,
-                                rpmbuild=rpmbuild_version(builder))
-        result.build_key = build_key(plan, builder.identity(plan.format), sde)
+                                rpmbuild=rpmbuild_version(builder), blobs=blobs)
+        result.build_key = build_key(plan, builder.identity(plan.format), sde, blobs and blobs.digest)
         shutil.rmtree(trial, ignore_errors=True)
     return _Package(profile, arch, packager, result, log, time.monotonic() - started, prebuilt)
 
@@ -358,8 +365,9 @@ def _checked(project, infos, profile, arch: str, sde: int, own_work: Path, logs:
 class _Builds:
     """The build of one key and the packages made from it; runs in a worker thread."""
 
-    def __init__(self, project, sde, out_dir, own_work, builder, opts: Options):
+    def __init__(self, project, sde, out_dir, own_work, builder, opts: Options, blobs: Blobs | None = None):
         self.project, self.sde, self.out_dir, self.own_work = project, sde, out_dir, own_work
+        self.blobs = blobs
         self.builder, self.opts = builder, opts
         self.cache = PackageCache() if opts.cache else None
         self._lock = threading.Lock()  # callbacks print: one at a time
@@ -419,8 +427,9 @@ class _Builds:
     def _build(self, p: _Package, workdir: Path) -> Path:
         self.step(p, "build")
         plan = p.packager.prepare(self.project, p.profile, p.arch, workdir, source_date_epoch=self.sde, log=p.log,
-                                  rpmbuild=rpmbuild_version(self.builder))
-        if build_key(plan, self.builder.identity(plan.format), self.sde) != p.result.build_key:
+                                  rpmbuild=rpmbuild_version(self.builder), blobs=self.blobs)
+        known = self.blobs and self.blobs.digest
+        if build_key(plan, self.builder.identity(plan.format), self.sde, known) != p.result.build_key:
             raise PkgfError(f"the inputs of {p.profile.id} {p.arch} changed while pkgfactory ran "
                             "(a source file was rewritten?); run it again")
         self.builder.run(plan, p.log, self.opts.verbose)

@@ -25,17 +25,19 @@ SCHEMA = "pkgfactory-build-key/1"
 _CHUNK = 1 << 20
 
 
-def build_key(plan: BuildPlan, builder: dict, source_date_epoch: int) -> str:
-    """Hex sha256 over the plan, the builder identity and the work directory's tree."""
+def build_key(plan: BuildPlan, builder: dict, source_date_epoch: int, known=None) -> str:
+    """Hex sha256 over the plan, the builder identity and the work directory's tree.
+
+    ``known(stat_result)``: the sha256 of a file already hashed (pkgfactory.package.blobs), or None."""
     h = hashlib.sha256()
     recipe = {"schema": SCHEMA, "format": plan.format, "arch": plan.arch, "argv": list(plan.argv),
               "cwd": plan.cwd, "env": plan.env, "artifact": plan.artifact, "builder": builder}
     h.update(json.dumps(recipe, sort_keys=True).encode() + b"\n")
-    _tree(h, Path(plan.workdir), source_date_epoch)
+    _tree(h, Path(plan.workdir), source_date_epoch, known or (lambda st: None))
     return h.hexdigest()
 
 
-def _tree(h, root: Path, sde: int) -> None:
+def _tree(h, root: Path, sde: int, known) -> None:
     """Every entry under root: path, type, mode, mtime as the build keeps it, and content.
 
     rpmbuild and dpkg-deb clamp mtimes to SOURCE_DATE_EPOCH, so a file written now
@@ -52,7 +54,7 @@ def _tree(h, root: Path, sde: int) -> None:
             if stat.S_ISLNK(st.st_mode):
                 h.update(b"L" + head + os.fsencode(os.readlink(path)) + b"\n")
             elif stat.S_ISREG(st.st_mode):
-                h.update(b"F" + head + b"%d\0" % st.st_size + _file_digest(path) + b"\n")
+                h.update(b"F" + head + b"%d\0" % st.st_size + (known(st) or _file_digest(path)) + b"\n")
             else:
                 h.update(b"D" + head + b"\n")
 

@@ -2,9 +2,12 @@
 
 Both take the same command lines for what we do (run, import, image
 inspect/rm), so the rest of pkgfactory holds an :class:`Engine` and never
-asks which one it got. An engine counts only if ``ENGINE info`` succeeds:
-a docker CLI without a daemon, or a podman whose OCI runtime is broken,
-is as good as none.
+asks which one it got. An engine counts only if ``ENGINE version`` succeeds:
+a docker CLI without a daemon is as good as none (its version asks the
+daemon), and so is a podman that cannot read its configuration. Not ``info``,
+which gathers the whole host's state: half a second on every run, for a
+check whose failures the first container start reports in the engine's own
+words anyway (a broken OCI runtime).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pkgfactory import runner
 from pkgfactory.errors import PkgfError
 
 ENGINES = ("podman", "docker")  # auto-detection order: podman needs no daemon
-_INFO_TIMEOUT_S = 60
+_PROBE_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def find_engine(name: str | None = None, *, log: Path | None = None) -> Engine:
     """The working engine called ``name``, or the first working one of ENGINES.
 
     ``name`` None or "auto" means auto-detect. Results are cached per process:
-    ``info`` costs a fraction of a second and callers ask often.
+    callers ask often.
     """
     return _find_engine(None if name in (None, "", "auto") else name, log)
 
@@ -80,7 +83,7 @@ def _probe(name: str, log: Path | None) -> tuple[Engine | None, str]:
     if path is None:
         return None, "not installed"
     try:
-        runner.run([path, "info"], log=log, timeout=_INFO_TIMEOUT_S)
+        runner.run([path, "version"], log=log, timeout=_PROBE_TIMEOUT_S)
     except PkgfError as e:
-        return None, f"'{name} info' failed: {e}"
+        return None, f"'{name} version' failed: {e}"
     return Engine(name, path), ""

@@ -7,7 +7,8 @@ An entry is a directory named by its build key holding the package file and
 on every use (a flipped byte makes the entry be removed and the package rebuilt),
 and the least recently used go once the cache outgrows its cap
 (``PKGF_PACKAGE_CACHE_MB``, default 4096). Only unsigned packages are kept:
-signing happens per bundle, with that bundle's key.
+signing happens per bundle, with that bundle's key (signed packages and signatures
+have a cache of their own, pkgfactory.sign.cache, built on this one).
 """
 
 from __future__ import annotations
@@ -31,21 +32,25 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 _TMP = re.compile(r"^\.tmp-(\d+)-")
 
 
-def cap_bytes() -> int:
-    raw = os.environ.get(CAP_ENV, "")
+def cap_bytes(env: str = CAP_ENV, default_mb: int = DEFAULT_CAP_MB) -> int:
+    raw = os.environ.get(env, "")
     if not raw:
-        return DEFAULT_CAP_MB << 20
+        return default_mb << 20
     if not raw.isdigit():
-        raise InputError(f"{CAP_ENV}={raw!r} is not a whole number of megabytes")
+        raise InputError(f"{env}={raw!r} is not a whole number of megabytes")
     return int(raw) << 20
 
 
 class PackageCache:
-    def __init__(self, root: Path | None = None, cap: int | None = None):
+    """``what`` names the cache and ``redo`` what a bad entry costs, in the notes ``fetch`` writes."""
+
+    def __init__(self, root: Path | None = None, cap: int | None = None, *, what: str = "package cache",
+                 redo: str = "building again"):
         if root is None:
             root = os.environ.get(DIR_ENV) or cache_dir("packages")
         self.root = Path(root)
         self.cap = cap_bytes() if cap is None else cap
+        self.what, self.redo = what, redo
 
     def fetch(self, key: str, dest_dir: Path, note=lambda msg: None) -> Path | None:
         """Copy the package stored under ``key`` into ``dest_dir``; None when there is none.
@@ -66,14 +71,14 @@ class PackageCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as e:
-            note(f"package cache entry {key} is unreadable ({e}): removed, building again")
+            note(f"{self.what} entry {key} is unreadable ({e}): removed, {self.redo}")
             shutil.rmtree(entry, ignore_errors=True)
             return None
         digest = sha256_file(copy)
         if digest != meta.get("sha256") or copy.stat().st_size != meta.get("size"):
             copy.unlink(missing_ok=True)
-            note(f"package cache entry {key} is corrupt (sha256 {digest}, stored as {meta.get('sha256')}): "
-                 "removed, building again")
+            note(f"{self.what} entry {key} is corrupt (sha256 {digest}, stored as {meta.get('sha256')}): "
+                 f"removed, {self.redo}")
             shutil.rmtree(entry, ignore_errors=True)
             return None
         try:
@@ -81,6 +86,11 @@ class PackageCache:
         except OSError:
             pass
         return copy
+
+    def discard(self, key: str) -> None:
+        """Remove the entry under ``key`` (one its user found bad)."""
+        if _KEY.match(key):
+            shutil.rmtree(self.root / key, ignore_errors=True)
 
     def put(self, key: str, artifact: Path) -> None:
         """Keep a copy of ``artifact`` under ``key``; a cache that cannot be written is skipped."""

@@ -13,17 +13,27 @@ pytest_plugins = [
 import pytest  # noqa: E402
 
 
+def _cache_env(tmp_path_factory, var: str, name: str):
+    import os
+
+    path = tmp_path_factory.mktemp(name)
+    old = os.environ.get(var)
+    os.environ[var] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop(var, None)
+    else:
+        os.environ[var] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signature_cache_dir(tmp_path_factory):
+    """One signature cache per test session, as for packages (below)."""
+    yield from _cache_env(tmp_path_factory, "PKGF_SIGNATURE_CACHE", "pkgf-signatures")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def package_cache_dir(tmp_path_factory):
     """One package cache per test session: runs in a session share it (a bundle test reuses the
     build test's packages), and no test reads packages another checkout or a user stored."""
-    import os
-
-    path = tmp_path_factory.mktemp("pkgf-cache")
-    old = os.environ.get("PKGF_PACKAGE_CACHE")
-    os.environ["PKGF_PACKAGE_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("PKGF_PACKAGE_CACHE", None)
-    else:
-        os.environ["PKGF_PACKAGE_CACHE"] = old
+    yield from _cache_env(tmp_path_factory, "PKGF_PACKAGE_CACHE", "pkgf-cache")

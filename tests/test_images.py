@@ -90,7 +90,7 @@ def test_forced_engine_and_fallback(tmp_path, monkeypatch, fresh_engine_cache):
     monkeypatch.setattr("shutil.which", _which_only(tmp_path / "bin"))
     assert find_engine().name == "docker"
     assert find_engine("docker").path == str(tmp_path / "bin" / "docker")
-    with pytest.raises(PkgfError, match="^container engine podman does not work: 'podman info' failed"):
+    with pytest.raises(PkgfError, match="^container engine podman does not work: 'podman version' failed"):
         find_engine("podman")
     with pytest.raises(PkgfError, match="^unknown container engine 'lxc'"):
         find_engine("lxc")

@@ -69,7 +69,11 @@ class Rig:
     @property
     def env(self) -> dict:
         # Unbuffered: the stage lines must reach the output file when printed, for the anchored kills.
-        return {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(self.passphrase_file), "PYTHONUNBUFFERED": "1"}
+        # A signature cache of its own for every run: each one really signs, so the kills land
+        # while gpg and rpmsign are at work (and the key unlocked), as in a first run.
+        sigcache = self.root / "signature-caches" / str(time.monotonic_ns())
+        return {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(self.passphrase_file), "PYTHONUNBUFFERED": "1",
+                "PKGF_SIGNATURE_CACHE": str(sigcache)}
 
 
 def make_rig(root: Path) -> Rig:

@@ -77,13 +77,14 @@ class ContainerBuilder:
         self.images = {"rpm": image, "deb": image, **{k: v for k, v in (images or {}).items() if v}}
         self.image = image
         self.name = f"{engine.name}:{image}"
-        self.image_ids = {}
-        for family, name in self.images.items():
+        ids = {}
+        for name in dict.fromkeys(self.images.values()):
             info = engine.inspect_image(name)
             if info is None:
                 raise PkgfError(f"builder image {name} not found in {engine.name}: "
                                 "run 'pkgfactory builder create' or pass an existing --image")
-            self.image_ids[family] = info.get("Id")
+            ids[name] = info.get("Id")
+        self.image_ids = {family: ids[name] for family, name in self.images.items()}
         self.image_id = self.image_ids["rpm"] if self.images["rpm"] == image else self.image_ids["deb"]
 
     def describe(self) -> dict:

@@ -26,6 +26,7 @@ from pkgfactory.build import BuildReport, build_planned, compile_defaults, selec
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
+from pkgfactory.bundle.repos import make_repos
 from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
@@ -33,9 +34,9 @@ from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
 from pkgfactory.prebuilt import find_prebuilt
-from pkgfactory.repo import make_apt_repo, make_yum_repo
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
+from pkgfactory.sign.cache import signature_cache
 from pkgfactory.verify import verify_bundle
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, walk_files
 
@@ -47,6 +48,8 @@ class BundleResult:
     fingerprint: str
     build: BuildReport
     files: int
+    # {"made": n, "reused": m}: signatures made in this run, and taken verified from the signature cache
+    signatures: dict | None = None
 
 
 def _staging(out_dir: Path, name: str) -> Path:
@@ -92,39 +95,6 @@ def _refuse_secret_sources(project, keys_dir, passphrase_file) -> None:
         if real in secrets or real == keys or real.startswith(keys + os.sep):
             what = "the passphrase file" if real in secrets else f"in the signing keys directory {keys}"
             raise InputError(f"{project.path}: key '{key}': {src} is {what}; a package may never carry it")
-
-
-def _repos(stage: Path, report: BuildReport, signer: Signer, sde: int, log: Path) -> list[dict]:
-    """Sign RPMs, index per target×arch (yum) or per target (apt); returns the package list."""
-    out = report.out_dir
-    packages = []
-    by_target: dict[str, list] = {}
-    for r in report.results:
-        by_target.setdefault(r.target, []).append(r)
-    for target_id, results in by_target.items():
-        profile = report.profiles[target_id]
-        if profile.family == "rpm":
-            for r in results:
-                signed_dir = stage / ".signing" / target_id / r.arch
-                signed_dir.mkdir(parents=True)
-                rpm = signed_dir / Path(r.artifact).name
-                shutil.copyfile(out / r.artifact, rpm)
-                signer.sign_rpms([rpm], v3=profile.packaging.get("rpm_signature", "v3") == "v3")
-                repo = stage / "repos" / "rpm" / target_id / r.arch
-                make_yum_repo(repo, [rpm], profile, log, signer=signer, epoch=sde)
-                packages.append({"target": target_id, "arch": r.arch, "format": "rpm", "prebuilt": bool(r.prebuilt),
-                                 "path": (repo / "Packages" / rpm.name).relative_to(stage).as_posix()})
-        else:
-            repo = stage / "repos" / "deb" / target_id
-            debs = [out / r.artifact for r in results]
-            make_apt_repo(repo, target_id, debs, [profile.dpkg_arch(r.arch) for r in results], log, signer=signer,
-                          date=sde, label=report.project.package.name)
-            for r in results:
-                found = next(repo.rglob(Path(r.artifact).name))
-                packages.append({"target": target_id, "arch": r.arch, "format": "deb", "prebuilt": bool(r.prebuilt),
-                                 "path": found.relative_to(stage).as_posix()})
-    shutil.rmtree(stage / ".signing", ignore_errors=True)
-    return packages
 
 
 def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
@@ -298,7 +268,11 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         logs.mkdir(exist_ok=True)
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
-        with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log) as signer:
+        # Signatures made before by this key over the same bytes are reused once verified
+        # (pkgfactory.sign.cache); --no-cache signs everything afresh.
+        sig_cache = signature_cache() if build_options.get("cache", True) else None
+        with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log,
+                         cache=sig_cache) as signer:
             # Refusals that need the project and the key, before minutes of building; a project
             # with [go] is compiled first (stage 0).
             project = compiled_project(project, matrix, sources_root=sources_root,
@@ -319,7 +293,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             sde = report.source_date_epoch
             stage = _staging(out_dir, name)
             say("sign and index")
-            packages = _repos(stage, report, signer, sde, log)
+            packages, rpm_checks = make_repos(stage, report, signer, sde, log, jobs=report.jobs)
             (stage / KEY).write_bytes(signer.public_key(armor=True))
             (stage / "KEY.gpg").write_bytes(signer.public_key(armor=False))
             (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
@@ -330,11 +304,13 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             (stage / "install.sh").write_text(render_installer(meta))
             os.chmod(stage / "install.sh", 0o755)
             (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
-            write_page(stage, report, packages, signer.fingerprint, meta, log)
+            write_page(stage, report, packages, signer.fingerprint, meta, log, rpm_checks=rpm_checks)
             manifest = _manifest(stage, report, packages, signer.fingerprint, sde)
             (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             _sums(stage)
-            signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG)
+            # Never reused: SHA256SUMS lists manifest.json, whose "created" is this run's.
+            signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG, reuse=False)
+            signatures = {"made": signer.signed, "reused": signer.reused}
             fpr = signer.fingerprint
         say("self-verify")
         check = verify_bundle(stage, fpr, log=log)
@@ -348,7 +324,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         _tar(stage, name, archive, sde)
         _publish_dir(stage, final)
         return BundleResult(directory=final, archive=archive, fingerprint=fpr, build=report,
-                            files=len(manifest["files"]))
+                            files=len(manifest["files"]), signatures=signatures)
 
 
 __all__ = ["BundleResult", "run_bundle"]

@@ -83,9 +83,12 @@ def _rel_link(path: str) -> str:
     return str(PurePosixPath("..") / path)
 
 
-def _packages(stage: Path, packages: list[dict], log: Path | None) -> list[dict]:
+def _packages(stage: Path, packages: list[dict], log: Path | None, rpm_checks: dict | None = None) -> list[dict]:
     rpms = [stage / p["path"] for p in packages if p["format"] == "rpm"]
-    checked = {c.path: c for c in rpm_check(rpms, stage / KEY, log=log)} if rpms else {}
+    if rpm_checks is not None:
+        checked = {stage / path: c for path, c in rpm_checks.items()}
+    else:
+        checked = {c.path: c for c in rpm_check(rpms, stage / KEY, log=log)} if rpms else {}
     out = []
     for p in packages:
         path = stage / p["path"]
@@ -151,12 +154,14 @@ def _fingerprint_groups(fpr: str) -> str:
 
 
 def page_context(stage: Path, report, packages: list[dict], fingerprint: str, meta: dict,
-                 log: Path | None = None) -> dict:
+                 log: Path | None = None, rpm_checks: dict | None = None) -> dict:
+    """``rpm_checks``: pkgfactory.sign.verify.RpmCheck by bundle path, from the signing stage
+    (which has just run rpmkeys --checksig on every RPM); None checks them here."""
     project = report.project
     p = project.package
     cells = verdict_cells(report.results)
     marks = [c["mark"] for c in cells.values()]
-    listed = _packages(stage, packages, log)
+    listed = _packages(stage, packages, log, rpm_checks)
     inspected = _inspected(report)
     built = datetime.datetime.fromtimestamp(report.source_date_epoch, datetime.timezone.utc)
     return {
@@ -185,11 +190,11 @@ def page_context(stage: Path, report, packages: list[dict], fingerprint: str, me
 
 
 def write_page(stage: Path, report, packages: list[dict], fingerprint: str, meta: dict,
-               log: Path | None = None) -> Path:
+               log: Path | None = None, rpm_checks: dict | None = None) -> Path:
     """Render ``reports/index.html`` into the staged bundle (before the manifest lists it)."""
     project = report.project
     env = environment(project.templates, origin=f"{project.path}: key 'build.templates'")
-    text = render(env, TEMPLATE, page_context(stage, report, packages, fingerprint, meta, log))
+    text = render(env, TEMPLATE, page_context(stage, report, packages, fingerprint, meta, log, rpm_checks))
     out = stage / PAGE
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

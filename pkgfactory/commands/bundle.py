@@ -48,7 +48,7 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
                             compile_options=Progress(quiet, verbose).options(), force=force, **display.options())
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
-                   "fingerprint": result.fingerprint, "files": result.files,
+                   "fingerprint": result.fingerprint, "files": result.files, "signatures": result.signatures,
                    "build": result.build.to_dict()})
     else:
         out.print(f"[green]bundle[/] {result.directory} ({result.files} files) and {result.archive}")

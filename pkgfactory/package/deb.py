@@ -43,7 +43,7 @@ class DebPackager:
 
     def prepare(self, project: Project, profile, arch: str, workdir: Path, *,
                 source_date_epoch: int | None = None, log: Path | None = None,
-                rpmbuild: str | None = None) -> BuildPlan:
+                rpmbuild: str | None = None, blobs=None) -> BuildPlan:
         """``rpmbuild`` is for the rpm packager's sake (one interface); dpkg-deb threads xz itself."""
         common.need_profile_family(profile, "deb")
         common.need_arch(profile, arch)
@@ -75,7 +75,7 @@ class DebPackager:
             text = common.render_script(env, f"debian/{name}.j2", ctx, log)
             if text is not None:
                 common.write(d / name, text, 0o755)
-        stage(ctx["entries"], src / "root", sde)
+        stage(ctx["entries"], src / "root", sde, blobs)
 
         return BuildPlan(
             format="deb", target=profile.id, arch=arch, workdir=workdir,

@@ -50,7 +50,7 @@ class RpmPackager:
 
     def prepare(self, project: Project, profile, arch: str, workdir: Path, *,
                 source_date_epoch: int | None = None, log: Path | None = None,
-                rpmbuild: str | None = None) -> BuildPlan:
+                rpmbuild: str | None = None, blobs=None) -> BuildPlan:
         """``rpmbuild``: the version of the rpmbuild that will run the plan (None: unknown)."""
         common.need_profile_family(profile, "rpm")
         common.need_arch(profile, arch)
@@ -79,7 +79,7 @@ class RpmPackager:
                 scriptlets.append(name)
         ctx["scriptlets"] = scriptlets
         spec = common.write(top / "SPECS" / f"{project.package.name}.spec", render(env, "spec/package.spec.j2", ctx))
-        stage(ctx["entries"], top / "SOURCES" / "root", sde)
+        stage(ctx["entries"], top / "SOURCES" / "root", sde, blobs)
 
         return BuildPlan(
             format="rpm", target=profile.id, arch=arch, workdir=workdir,

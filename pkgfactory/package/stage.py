@@ -23,7 +23,9 @@ def _parent(root: Path, path: str) -> None:
     parent.mkdir(parents=True, exist_ok=True)
 
 
-def stage(entries: list[dict], root: Path, source_date_epoch: int) -> None:
+def stage(entries: list[dict], root: Path, source_date_epoch: int, blobs=None) -> None:
+    """``blobs``: a pkgfactory.package.blobs.Blobs shared by the run's packages; files are
+    linked from it instead of copied."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -34,6 +36,9 @@ def stage(entries: list[dict], root: Path, source_date_epoch: int) -> None:
             dest.mkdir(exist_ok=True)
         elif e["kind"] == "symlink":
             os.symlink(e["target"], dest)
+            continue
+        elif blobs is not None:
+            blobs.place(e["source"], int(e["mode"], 8), source_date_epoch, dest)
             continue
         else:
             shutil.copyfile(e["source"], dest)  # follows a source symlink: the file is copied
@@ -49,5 +54,7 @@ def stage(entries: list[dict], root: Path, source_date_epoch: int) -> None:
     os.chmod(root, 0o755)
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames + dirnames:
-            os.utime(Path(dirpath) / name, (source_date_epoch, source_date_epoch), follow_symlinks=False)
+            path = Path(dirpath) / name
+            if blobs is None or path.lstat().st_mtime != source_date_epoch:
+                os.utime(path, (source_date_epoch, source_date_epoch), follow_symlinks=False)
     os.utime(root, (source_date_epoch, source_date_epoch))

@@ -15,6 +15,7 @@ template can read the values it is given but cannot reach Python
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -34,7 +35,21 @@ def builtin_dir() -> Path:
 
 def environment(project_templates: Path | None = None, *, origin: str | None = None) -> jinja2.Environment:
     """``origin`` (for example "pkgfactory.toml: key 'build.templates'") starts every
-    error raised by a template from ``project_templates``, so it names where that came from."""
+    error raised by a template from ``project_templates``, so it names where that came from.
+
+    Without project templates the environment is one per process: every package of a run
+    renders the same built-in templates, and compiling them is most of rendering's cost."""
+    if project_templates is None:
+        return _builtin_environment()
+    return _make(project_templates, origin)
+
+
+@lru_cache(maxsize=1)
+def _builtin_environment() -> jinja2.Environment:
+    return _make(None, None)
+
+
+def _make(project_templates: Path | None, origin: str | None) -> jinja2.Environment:
     loaders = []
     if project_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(project_templates)))

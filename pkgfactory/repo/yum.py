@@ -27,9 +27,11 @@ _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 
 
 def make_yum_repo(repo_dir, rpm_paths: Iterable, profile, log: Path | None = None, *,
-                  signer, epoch: int | None = None, verbose: bool = False) -> Path:
+                  signer, epoch: int | None = None, verbose: bool = False, move: bool = False) -> Path:
     """Copy ``rpm_paths`` into ``repo_dir/Packages``, index them and sign the index.
 
+    ``move``: the files are the caller's own copies, moved in rather than copied (on one
+    file system; copied otherwise).
     ``repo_dir`` must be new or empty. ``epoch`` (default: $SOURCE_DATE_EPOCH)
     fixes the metadata's timestamps and revision so a rebuild gives the same
     repomd.xml. Returns the path of ``repodata/repomd.xml``; its detached
@@ -47,7 +49,8 @@ def make_yum_repo(repo_dir, rpm_paths: Iterable, profile, log: Path | None = Non
     packages.mkdir()
     for rpm in rpms:
         dest = packages / rpm.name
-        shutil.copyfile(rpm, dest)
+        if not move or not _moved(rpm, dest):
+            shutil.copyfile(rpm, dest)
         if epoch is not None:
             # createrepo_c records each file's mtime in primary.xml.
             os.utime(dest, (epoch, epoch))
@@ -57,6 +60,14 @@ def make_yum_repo(repo_dir, rpm_paths: Iterable, profile, log: Path | None = Non
     _check_repomd(repomd, profile)
     signer.detach_sign(repomd, armor=True)
     return repomd
+
+
+def _moved(src: Path, dest: Path) -> bool:
+    try:
+        os.replace(src, dest)
+        return True
+    except OSError:
+        return False
 
 
 def _argv(repo: Path, compression: str, epoch: int | None) -> list[str]:

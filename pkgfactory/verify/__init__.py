@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pkgfactory import runner
 from pkgfactory.errors import InputError, PkgfError
-from pkgfactory.sign.verify import verify_detached
+from pkgfactory.sign.verify import OneKey, verify_detached
 from pkgfactory.verify import repos, sums
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, SUMS, SUMS_SIG, walk_files
 
@@ -85,6 +85,9 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
         return report
 
     keys = key_fingerprints(key)
+    # One keyring and rpm database with the bundle's key for every check below (a dozen
+    # signatures and as many RPMs); a failure to make them is reported by the first check.
+    checker = OneKey(key, log=log)
     if len(keys) != 1:
         add(KEY, f"holds {len(keys)} keys; a bundle carries exactly one")
     if KEY_FPR in regular:
@@ -102,7 +105,7 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
         add(SUMS_SIG, "missing or not a regular file")
     elif SUMS in regular:
         try:
-            report.fingerprint = verify_detached(root / SUMS, root / SUMS_SIG, key, log=log)
+            report.fingerprint = verify_detached(root / SUMS, root / SUMS_SIG, checker)
         except (PkgfError, InputError) as e:
             add(SUMS_SIG, str(e).split(": ", 1)[-1])
     if report.expected_fingerprint and report.fingerprint and report.fingerprint != report.expected_fingerprint:
@@ -124,7 +127,8 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
     if manifest is not None and manifest.get("format") != FORMAT:
         add(MANIFEST, f"format is {manifest.get('format')!r}, expected {FORMAT!r}")
     report.counts["files_hashed"] = sums.check_files(root, listed_sums, listed, on_disk, add)
-    report.counts["rpm_signatures_ok"] = repos.check_rpm_signatures(root, key, add, log, regular)
-    report.counts["debs_proven_by_apt_index"] = repos.check_apt(root, key, add, log, regular)
-    report.counts["rpms_proven_by_yum_metadata"] = repos.check_yum(root, key, add, log, regular)
+    report.counts["rpm_signatures_ok"] = repos.check_rpm_signatures(root, checker, add, log, regular)
+    report.counts["debs_proven_by_apt_index"] = repos.check_apt(root, checker, add, log, regular)
+    report.counts["rpms_proven_by_yum_metadata"] = repos.check_yum(root, checker, add, log, regular)
+    checker.close()
     return report

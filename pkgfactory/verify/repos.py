@@ -44,7 +44,8 @@ def _readable(root: Path, path: Path, regular: set[str]) -> bool:
 
 
 def check_apt(root: Path, key: Path, problems, log=None, regular: set[str] | None = None) -> int:
-    """Every dists/<suite> under repos/deb; returns the number of .deb files proven."""
+    """Every dists/<suite> under repos/deb; returns the number of .deb files proven.
+    ``key``: the public key file, or a pkgfactory.sign.verify.OneKey made from it."""
     proven = 0
     regular = _regular_files(root, regular)
     for suite_dir in sorted((root / "repos" / "deb").glob("*/dists/*")):
