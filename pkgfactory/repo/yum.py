@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
@@ -93,14 +94,28 @@ def _argv(repo: Path, compression: str, epoch: int | None) -> list[str]:
     return argv + [str(repo)]
 
 
-@lru_cache(maxsize=1)
+# Repositories are made side by side (pkgfactory.bundle.repos): one asks, the others wait.
+_ASKING = threading.Lock()
+
+
 def _createrepo_options() -> frozenset[str]:
+    with _ASKING:
+        return _ask_options()
+
+
+def _createrepo_version() -> tuple[int, ...]:
+    with _ASKING:
+        return _ask_version()
+
+
+@lru_cache(maxsize=1)
+def _ask_options() -> frozenset[str]:
     out = runner.run(["createrepo_c", "--help"]).stdout
     return frozenset(re.findall(r"(--[a-z][a-z0-9-]+)", out))
 
 
 @lru_cache(maxsize=1)
-def _createrepo_version() -> tuple[int, ...]:
+def _ask_version() -> tuple[int, ...]:
     out = runner.run(["createrepo_c", "--version"]).stdout
     m = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
     return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)

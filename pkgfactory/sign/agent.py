@@ -70,8 +70,10 @@ class Agent:
         reason = (lines[-1] if lines else f"exit {proc.returncode}").replace(passphrase, "***")
         raise PkgfError(f"cannot hand the passphrase to gpg-agent of {self.home}: {reason}")
 
-    def forget(self, keygrip: str) -> None:
+    def forget(self, keygrip: str) -> bool:
+        """Clear the passphrase; True when the agent said OK."""
         # Not `gpg-preset-passphrase --forget`: GnuPG 2.2's clears the cache
         # but then fails with "No inquire callback in IPC".
-        runner.run(["gpg-connect-agent", "--homedir", str(self.home), "--no-autostart",
-                    f"CLEAR_PASSPHRASE --mode=normal {keygrip}", "/bye"], log=self.log, check=False)
+        proc = runner.run(["gpg-connect-agent", "--homedir", str(self.home), "--no-autostart",
+                           f"CLEAR_PASSPHRASE --mode=normal {keygrip}", "/bye"], log=self.log, check=False)
+        return proc.returncode == 0 and "ERR" not in proc.stdout

@@ -11,7 +11,8 @@ a session of its own (a Ctrl-C or a kill of the run's process group does not
 reach it) holding the read end of a pipe whose only write end the run keeps.
 The kernel closes that end when the run dies, for any reason; the watcher's
 read returns EOF and it clears the passphrase. A normal close does the same
-by closing the pipe and waiting.
+by closing the pipe and waiting, or, when the Signer has just forgotten the
+passphrase itself, by saying so first (the watcher then exits at once).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from pkgfactory.errors import PkgfError
 
 _STOP_TIMEOUT_S = 30
+# Written before a normal close by a Signer that has already cleared the passphrase.
+_FORGOTTEN = b"forgotten\n"
 
 
 class Janitor:
@@ -42,12 +45,17 @@ class Janitor:
         except OSError as e:
             raise PkgfError(f"cannot start the passphrase janitor: {e.strerror or e}") from None
 
-    def stop(self) -> None:
-        """Close the pipe and wait until the passphrase is forgotten."""
+    def stop(self, forgotten: bool = False) -> None:
+        """Close the pipe and wait until the passphrase is forgotten (``forgotten``: it is already)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        proc.stdin.close()
+        try:
+            if forgotten:
+                proc.stdin.write(_FORGOTTEN)
+            proc.stdin.close()
+        except OSError:
+            pass  # the watcher is gone: nothing left to tell
         try:
             proc.wait(timeout=_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -55,18 +63,22 @@ class Janitor:
             proc.wait()
 
 
-def _wait_for_eof() -> None:
-    stdin = sys.stdin.buffer
-    while stdin.read(4096):
-        pass
+def _wait_for_eof() -> bytes:
+    stdin, got = sys.stdin.buffer, b""
+    while chunk := stdin.read(4096):
+        got = (got + chunk)[-64:]
+    return got
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m pkgfactory.sign.janitor KEYS_DIR KEYGRIP", file=sys.stderr)
         return 2
-    _wait_for_eof()
+    # Imported before the wait, so a dead run's passphrase is cleared without that delay.
     from pkgfactory.sign.agent import Agent
+
+    if _wait_for_eof() == _FORGOTTEN:
+        return 0
 
     # No log: the run's log may be in a staging dir that is gone by now, and
     # writing it would create that dir again. Signer.close() logs its own forget.

@@ -89,10 +89,11 @@ class Signer:
         self.close()
 
     def close(self) -> None:
+        forgotten = False
         if self._preset:
-            self._agent.forget(self.key.keygrip)
+            forgotten = self._agent.forget(self.key.keygrip)
             self._preset = False
-        self._janitor.stop()
+        self._janitor.stop(forgotten=forgotten)
         self._unlocked = False
         if self._onekey is not None:
             self._onekey.close()
@@ -253,7 +254,9 @@ class Signer:
                 self._tmp = tempfile.TemporaryDirectory(prefix="pkgf-signer-")
                 pub = Path(self._tmp.name) / "key.asc"  # armored: rpmkeys --import reads no other
                 pub.write_bytes(self.public_key(armor=True))
-                self._onekey = OneKey(pub, log=self.log)
+                keyring = Path(self._tmp.name) / "key.gpg"  # binary: what gpgv reads
+                keyring.write_bytes(self.public_key(armor=False))
+                self._onekey = OneKey(pub, log=self.log, keyring=keyring)
             return self._onekey
 
     def _reuse_gpg(self, key: str, kind: str, data: Path, out: Path, options: dict) -> bool:

@@ -58,11 +58,12 @@ _SIG_LINE = re.compile(r"^(Header )?V\d (\S+) Signature, key ID \S+: (.+)$")
 class OneKey:
     """Checks against the key in ``pubkey_path`` alone; use as a context manager (it owns a temporary dir)."""
 
-    def __init__(self, pubkey_path, *, log: Path | None = None):
+    def __init__(self, pubkey_path, *, log: Path | None = None, keyring: Path | None = None):
+        """``keyring``: the same key as a binary keyring, when the caller has one (no dearmoring)."""
         self.key = _file(pubkey_path, "public key")
         self.log = log
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._keyring: Path | None = None
+        self._keyring: Path | None = keyring
         self._rpmdb: Path | None = None
         self._lock = threading.Lock()  # the Signer checks from several threads
 
