@@ -7,6 +7,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 pytest_plugins = [
     "fixtures_go",
     "fixtures_images",  # container_engine, debian_image (container images section)
+    "fixtures_keys",  # key, other_key (signing keys)
 ]
 
 

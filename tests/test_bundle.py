@@ -246,6 +246,55 @@ def test_no_secret_in_output_tree_logs_or_reports(made):
     assert scanned > 50
 
 
+def _bundle_again(made, out: Path, *extra: str) -> dict:
+    root, _, key, _ = made
+    args = ["bundle", "-c", root / "project" / "pkgfactory.toml", "-o", out, "--keys-dir", key.home,
+            "--arch", "x86_64", "--json", *extra]
+    for t in TARGETS:
+        args += ["--target", t]
+    r = run_cli(*args, env=dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(root / "passphrase")))
+    assert r.code == 0, r.err + r.out
+    return json.loads(r.out)
+
+
+def _files(bundle: Path) -> dict[str, bytes]:
+    return {p.relative_to(bundle).as_posix(): p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()}
+
+
+def test_a_second_bundle_signs_only_sha256sums_and_is_otherwise_identical(made, tmp_path):
+    """Same inputs, new output directory: no package build, every signature but SHA256SUMS's taken
+    (verified) from the signature cache, and the bundle byte for byte the first one apart from
+    what records this run (manifest.json's "created", the build report's timings and cache use)
+    and the SHA256SUMS lines and signature that follow from them. --no-cache signs everything."""
+    _, bundle, key, first = made
+    doc = _bundle_again(made, tmp_path / "out")
+    assert all(r["from_cache"] for r in doc["build"]["results"])
+    signatures = len(list(bundle.rglob("repomd.xml.asc"))) + 2 * len(list(bundle.rglob("InRelease"))) + \
+        len(list(bundle.rglob("*.rpm"))) + 1
+    assert doc["signatures"] == {"made": 1, "reused": signatures - 1}
+    assert first["signatures"]["made"] + first["signatures"]["reused"] == signatures
+    again = Path(doc["bundle"])
+    a, b = _files(bundle), _files(again)
+    assert sorted(a) == sorted(b)
+    differ = sorted(f for f in a if a[f] != b[f])
+    assert set(differ) <= {"SHA256SUMS", "SHA256SUMS.asc", "manifest.json", "reports/build-report.json"}
+    assert "SHA256SUMS.asc" in differ
+    ma, mb = json.loads(a["manifest.json"]), json.loads(b["manifest.json"])
+    assert {k for k in ma if ma[k] != mb[k]} <= {"created", "files"}
+    changed = [fa["path"] for fa, fb in zip(ma["files"], mb["files"], strict=True) if fa != fb]
+    assert set(changed) <= {"reports/build-report.json"}
+    sums_a, sums_b = a["SHA256SUMS"].decode().splitlines(), b["SHA256SUMS"].decode().splitlines()
+    assert {ln.split()[1] for ln in set(sums_a) ^ set(sums_b)} <= {"manifest.json", "reports/build-report.json"}
+    assert verify_cli_ok(again, key.fingerprint)
+    fresh = _bundle_again(made, tmp_path / "fresh", "--no-cache")
+    assert fresh["signatures"] == {"made": signatures, "reused": 0}
+
+
+def verify_cli_ok(bundle: Path, fingerprint: str) -> bool:
+    r = run_cli("verify", bundle, "--fingerprint", fingerprint, "--json")
+    return r.code == 0 and json.loads(r.out)["ok"]
+
+
 def test_missing_key_fails_before_building(tmp_path, made):
     root, _, _, _ = made
     r = run_cli("bundle", "-c", root / "project" / "pkgfactory.toml", "-o", tmp_path / "out",

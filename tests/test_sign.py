@@ -28,22 +28,8 @@ def rpm(tmp_path, tiny_rpm):
 
 
 @pytest.fixture
-def key(tmp_path):
-    k = make_key(tmp_path / "k")
-    yield k
-    kill_agent(k.home)
-
-
-@pytest.fixture
 def locked_key(tmp_path):
     k = make_key(tmp_path / "lk", passphrase=PASSPHRASE)
-    yield k
-    kill_agent(k.home)
-
-
-@pytest.fixture
-def other_key(tmp_path):
-    k = make_key(tmp_path / "ok", name="someone else", email="else@example.com")
     yield k
     kill_agent(k.home)
 

@@ -43,7 +43,8 @@ run_options = [
                  help="Packages built at once (default: one per core)."),
     click.option("--no-cache", "no_cache", is_flag=True,
                  help="Build every package, neither reading nor filling the package cache "
-                      "(~/.cache/pkgfactory/packages; PKGF_PACKAGE_CACHE moves it)."),
+                      "(~/.cache/pkgfactory/packages; PKGF_PACKAGE_CACHE moves it); bundle also signs "
+                      "everything afresh, bypassing the signature cache (~/.cache/pkgfactory/signatures)."),
     click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live (several builds interleave)."),
     json_option,
 ]
