@@ -13,9 +13,11 @@ Packages are built once per session; the cases run grouped by release.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
@@ -30,6 +32,8 @@ from hello_example import copy_example, edit, go
 from oracles.build import ensure_image, mapping, recipes
 from pkgfactory import targets
 from pkgfactory.errors import PkgfError
+from pkgfactory.package.common import DEFAULT_XZ_LEVEL
+from pkgfactory.package.rpm import payload_for
 from pkgfactory.versions import version_key
 from signing_helpers import make_key
 
@@ -51,6 +55,20 @@ SMALL_MAIN = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString
 # rpmlib() feature -> the payload compressor it stands for (gzip needs none).
 PAYLOAD_FEATURES = {"PayloadIsBzip2": "bzip2", "PayloadIsXz": "xz", "PayloadIsLzma": "lzma", "PayloadIsZstd": "zstd"}
 TEST_PAYLOADS = {"gzip": "w9.gzdio", "bzip2": "w9.bzdio", "xz": "w6.xzdio", "lzma": "w6.lzdio", "zstd": "w19.zstdio"}
+# rpmbuild's io name -> the PAYLOADCOMPRESSOR it writes (build/pack.c).
+_COMPRESSOR = {"gz": "gzip", "bz": "bzip2", "xz": "xz", "lz": "lzma", "zstd": "zstd"}
+
+
+def host_rpmbuild() -> str:
+    out = subprocess.run(["rpmbuild", "--version"], check=True, capture_output=True, text=True).stdout
+    return re.search(r"version (\S+)", out).group(1)
+
+
+def payload_header(macro: str) -> str:
+    """"PAYLOADCOMPRESSOR PAYLOADFLAGS" rpmbuild writes for %_binary_payload ``macro``: the io
+    name's compressor and the mode without its "w" ("w1T2.xzdio" -> "xz 1T2")."""
+    m = re.fullmatch(r"w(\w+)\.(\w+)dio", macro)
+    return f"{_COMPRESSOR[m.group(2)]} {m.group(1)}"
 
 
 def releases_of(target: str) -> list[str]:
@@ -159,6 +177,81 @@ def test_release_reports_its_payloads_consistently(reports, release):
     """The payloads rpm2cpio really unpacks are the ones the release's rpmlib() features announce."""
     features, payloads = reports(release)
     assert payloads == {"gzip"} | {PAYLOAD_FEATURES[f] for f in features if f in PAYLOAD_FEATURES}
+
+
+# Incompressible and over three of preset 1's 3 MiB threaded-xz blocks: the payload is a
+# stream of several blocks, as a big Go binary's is (a small one fits in one block).
+_THREADED_DATA_MB = 10
+THREADED = r"""
+rpm -qp --qf '%{PAYLOADCOMPRESSOR} %{PAYLOADFLAGS}\n' /payload/threaded.rpm
+rpm -i --nosignature /payload/threaded.rpm && echo installed
+sha256sum /usr/share/pkgf-threaded/data
+rpm -V pkgf-threaded && echo verified
+"""
+
+
+@pytest.fixture(scope="session")
+def threaded_xz_rpm(tmp_path_factory) -> tuple[Path, str, str]:
+    """(rpm, its payload macro, the data file's sha256): a noarch rpm whose payload is xz in the
+    threads and at the level package/rpm.py uses for an xz target, written by the host's rpmbuild."""
+    out = tmp_path_factory.mktemp("threaded")
+    data = out / "data"
+    data.write_bytes(random.Random(13).randbytes(_THREADED_DATA_MB << 20))
+    # The oldest rpm release given an xz payload: CentOS 7's 4.11.3.
+    xz = [p for p in PROFILES.values() if payload_for(p, host_rpmbuild()).endswith(".xzdio")]
+    macro = payload_for(min(xz, key=lambda p: version_key(p.versions["rpm"])), host_rpmbuild(), DEFAULT_XZ_LEVEL)
+    spec = out / "threaded.spec"
+    spec.write_text(textwrap.dedent(f"""\
+        Name: pkgf-threaded
+        Version: 1
+        Release: 1
+        Summary: threaded xz payload probe
+        License: MIT
+        BuildArch: noarch
+        %description
+        One big incompressible file.
+        %install
+        mkdir -p %{{buildroot}}/usr/share/pkgf-threaded
+        cp {data} %{{buildroot}}/usr/share/pkgf-threaded/data
+        %files
+        /usr/share/pkgf-threaded/data
+        """))
+    top = out / "top"
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", f"_binary_payload {macro}",
+                    str(spec)], check=True, capture_output=True)
+    (rpm,) = (top / "RPMS" / "noarch").glob("*.rpm")
+    shutil.move(rpm, out / "threaded.rpm")
+    return out / "threaded.rpm", macro, hashlib.sha256(data.read_bytes()).hexdigest()
+
+
+def test_threaded_xz_payload_is_a_multi_block_stream(threaded_xz_rpm, tmp_path):
+    """The payload package/rpm.py asks for is threaded xz ("1T2" with rpmbuild >= 4.14), and the
+    rpm holds what that means: an xz stream of several blocks, which xz itself checks whole."""
+    rpm, macro, _ = threaded_xz_rpm
+    if version_key(host_rpmbuild()) >= (4, 14):
+        assert macro == f"w{DEFAULT_XZ_LEVEL}T2.xzdio"
+    header = subprocess.run(["rpm", "-qp", "--nosignature", "--qf", "%{PAYLOADCOMPRESSOR} %{PAYLOADFLAGS}", str(rpm)],
+                            check=True, capture_output=True, text=True).stdout
+    assert header == payload_header(macro)
+    raw = rpm.read_bytes()
+    payload = tmp_path / "payload.xz"
+    payload.write_bytes(raw[raw.index(b"\xfd7zXZ\x00"):])  # the payload follows the headers
+    listing = subprocess.run(["xz", "--robot", "--list", str(payload)], check=True, capture_output=True,
+                             text=True).stdout
+    (totals,) = [ln.split("\t") for ln in listing.splitlines() if ln.startswith("totals\t")]
+    assert int(totals[1]) == 1 and int(totals[2]) >= _THREADED_DATA_MB // 3, listing  # streams, blocks
+
+
+@pytest.mark.parametrize("release", sorted(recipes()["release"], key=version_key))
+def test_threaded_xz_payload_installs_under_every_release(oracle, threaded_xz_rpm, release):
+    """Each target's own rpm reads the threaded payload's header as written, installs it, and the
+    file on disk is the one packed (rpm -V and sha256 agree)."""
+    rpm, macro, digest = threaded_xz_rpm
+    p = in_image(oracle(release), THREADED, f"{rpm.parent}:/payload:ro")
+    lines = p.stdout.splitlines()
+    assert lines[:1] == [payload_header(macro)], p.stdout + p.stderr
+    assert "installed" in lines and "verified" in lines, p.stdout + p.stderr
+    assert f"{digest}  /usr/share/pkgf-threaded/data" in lines, p.stdout + p.stderr
 
 
 @pytest.mark.parametrize("target", sorted(PROFILES))
@@ -355,8 +448,16 @@ def test_payload_and_rpmlib_requires(life, reports, target, release, arch):
     steps = life(target, release, arch)
     profile = PROFILES[target]
     features, payloads = reports(release)
-    compressor = _ok(steps, "payload")
+    header = _ok(steps, "payload")
+    compressor = header.split()[0]
     assert compressor in profile.packaging["rpm_payloads"] and compressor in payloads
+    # The payload is what package/rpm.py chose for the builder's rpmbuild (this host's: the
+    # bundles are built natively), as the release itself reads the header: "xz 1T2" where
+    # both rpms take threaded xz (the install tests then install it).
+    macro = payload_for(profile, host_rpmbuild(), DEFAULT_XZ_LEVEL)
+    assert header == payload_header(macro)
+    if compressor == "xz" and version_key(host_rpmbuild()) >= (4, 14):
+        assert header == f"xz {DEFAULT_XZ_LEVEL}T2"
     needed = set(re.findall(r"^rpmlib\((\w+)\)", _ok(steps, "requires"), re.M))
     assert needed and needed <= set(profile.packaging["rpmlib"]) and needed <= features
 

@@ -29,9 +29,10 @@ GZIP_PAYLOAD = "w9.gzdio"
 # rpm 4.11.3 and 4.17.1 open a payload as "r." + PAYLOADCOMPRESSOR (lib/rpmte.c
 # rpmtePayload, rpm2cpio.c) with liblzma's stream decoder, which reads any number of
 # blocks, and never parse PAYLOADFLAGS (where "1T2" is recorded) back; tests/test_oracles.py
-# installs such packages under every target's rpm release. Writers: rpmbuild reads the T
-# only from 4.14 on (rpmio.c lzopen_internal); 4.11 takes each digit as the level, so
-# "w1T2" would silently mean level 2 there.
+# installs a multi-block one (test_threaded_xz_payload_*) and the bundles' own under every
+# target's rpm release. Writers: rpmbuild reads the T only from 4.14 on (rpmio.c
+# lzopen_internal); 4.11 takes each digit as the level, so "w1T2" would silently mean
+# level 2 there.
 XZ_THREADS = 2
 THREADED_XZ_READERS_FROM = (4, 11)
 THREADED_XZ_WRITERS_FROM = (4, 14)

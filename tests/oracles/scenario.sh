@@ -47,7 +47,7 @@ step import rpmkeys --import /in/KEY.asc
 step checksig rpmkeys --checksig -v /in/v2.rpm
 step checksig-v1 rpmkeys --checksig -v /in/v1.rpm
 step checksig-tampered rpmkeys --checksig -v /in/bad.rpm
-step payload rpm -qp --qf '%{PAYLOADCOMPRESSOR}\n' /in/v2.rpm
+step payload rpm -qp --qf '%{PAYLOADCOMPRESSOR} %{PAYLOADFLAGS}\n' /in/v2.rpm
 step requires rpm -qp --requires /in/v2.rpm
 step base rpm -i /in/base.rpm
 
