@@ -12,8 +12,9 @@ debian-12 on x86_64. Every round runs, back to back and in alternating order:
 
 * the anchor: nfpm per package, rpmsign, createrepo_c, apt-ftparchive, gpg, tar, serial,
   with the compressor pkgfactory's packages use (read back from them);
-* pkgfactory bundle, cold: a new output directory and an empty package cache (PKGF_PACKAGE_CACHE);
-* pkgfactory bundle, warm: the same inputs into another new output directory, same cache.
+* pkgfactory bundle, cold: a new output directory, an empty package cache (PKGF_PACKAGE_CACHE)
+  and an empty signature cache (PKGF_SIGNATURE_CACHE);
+* pkgfactory bundle, warm: the same inputs into another new output directory, same caches.
 
 Ratios are taken per round (cold/anchor, warm/cold) and printed as median (min-max).
 Next to them, the compression lower bound: each package's payload (the files it ships)
@@ -139,9 +140,13 @@ def spread(xs, unit="x") -> str:
 
 def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
     env = {**ENV, "PKGF_GPG_PASSPHRASE_FILE": str(key.passfile)}
+
+    def caches(root: Path) -> dict:
+        return {**env, "PKGF_PACKAGE_CACHE": str(root / "packages"), "PKGF_SIGNATURE_CACHE": str(root / "signatures")}
+
     # Warm-up, not counted: the page cache, the builder image, the anchor's specs.
     warm_out = work / f"{case.name}-warmup"
-    timed(case.pkgf_argv(warm_out, key.home), {**env, "PKGF_PACKAGE_CACHE": str(work / f"{case.name}-cache-w")})
+    timed(case.pkgf_argv(warm_out, key.home), caches(work / f"{case.name}-cache-w"))
     specs, payloads = specs_from(warm_out, case.project.parent)
     anchor_argv = [ANCHOR, None, case.project.parent, key.home, key.fingerprint, key.passfile, *specs]
     anchor_env = {**env, "NFPM": nfpm}
@@ -153,12 +158,11 @@ def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
             "anchor": lambda: timed([a if a is not None else work / f"{case.name}-anchor-{i}" for a in anchor_argv],
                                     anchor_env),
             "cold": lambda: timed(case.pkgf_argv(work / f"{case.name}-cold-{i}", key.home),
-                                  {**env, "PKGF_PACKAGE_CACHE": str(cache)}),
+                                  caches(cache)),
         }
         order = ["anchor", "cold"] if i % 2 == 0 else ["cold", "anchor"]
         got = {name: steps[name]() for name in order}
-        got["warm"] = timed(case.pkgf_argv(work / f"{case.name}-warm-{i}", key.home),
-                            {**env, "PKGF_PACKAGE_CACHE": str(cache)})
+        got["warm"] = timed(case.pkgf_argv(work / f"{case.name}-warm-{i}", key.home), caches(cache))
         report = json.loads((work / f"{case.name}-warm-{i}" / "build-report.json").read_text())
         assert all(r["from_cache"] for r in report["results"]), "the warm run built something"
         serial, parallel = compress_bound(payloads, case.project.parent)
