@@ -157,6 +157,7 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     return {
         "name": project.package.name,
         "version": f"{project.package.version}-{project.package.release}",
+        "evr": project.package.evr,
         "packages": [project.package.name],
         "fingerprint": fingerprint,
         "kernel": {"min": k.min, "max": k.max},
