@@ -68,3 +68,14 @@ def test_unknown_target_and_bad_arch(go_binaries):
     assert r.code == 2 and "unknown target 'windows-95'" in r.err and len(r.err.strip().splitlines()) == 1
     r = run_cli("check", go_binaries["static"], "--target", "centos-7", "--arch", "sparc")
     assert r.code == 2 and "Traceback" not in r.err
+
+
+def test_names_are_text_not_markup(go_binaries, tmp_path):
+    """A binary named like rich markup is printed as it is named, and does not crash the report."""
+    for name in ("[/]x", "[green]OK[/]", "a:thumbs_up:b"):
+        path = tmp_path / name  # "[/]x" is the file "]x" in the directory "["
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(go_binaries["static"].read_bytes())
+        r = run_cli("check", path, "--target", "centos-7")
+        assert r.code in (0, 1) and "Traceback" not in r.err, r
+        assert f"{path} (x86_64)" in r.out.replace("\n", ""), r.out

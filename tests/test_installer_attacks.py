@@ -470,3 +470,22 @@ def test_real_dnf_downgrades_only_when_allowed(keys, tmp_path):
         p = run("dash", bundles["1.1.0"], "--yes", "--allow-downgrade", root=root, path=path, env=env, timeout=300)
         assert p.returncode == 0 and installed() == "1.1.0-1", out(p)
         assert "Installed: hello-service 1.1.0-1" in p.stdout
+
+
+def test_the_attack_table_names_real_tests():
+    """tests/bundle_attacks.py (what bench/reliability.py counts) names tests that exist, case for case."""
+    import importlib
+
+    import bundle_attacks as ba
+    import test_verify_faults as vf
+
+    assert set(ba.KINDS) == set(KINDS) and set(ba.NAMES) == set(NAMES)
+    faults = {f.id for f in vf.FAULTS}
+    for attack in ba.ATTACKS:
+        assert attack.tests, attack.id
+        for node in attack.tests:
+            path, func = node.split("::")
+            module = importlib.import_module(Path(path).stem)
+            assert callable(getattr(module, func.split("[")[0], None)), node
+            if "test_fault_is_refused_naming_the_file[" in node:
+                assert func.split("[")[1].rstrip("]") in faults, node

@@ -26,5 +26,7 @@ def emit_json(data) -> None:
 
 
 def console() -> Console:
-    # Wide enough that paths and fix messages wrap rather than get cut in CI logs.
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False)
+    # Wide enough that paths and fix messages wrap rather than get cut in CI logs. No
+    # emoji codes: ":thumbs_up:" in a file name is text (names go through
+    # rich.markup.escape or Text, never markup).
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False, emoji=False)

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from pkgfactory.build import REPORT_NAME, run_build
@@ -73,11 +74,11 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
         if quiet:
             return
         if r.ok:
-            out.print(f"  [green]built[/] {r.artifact} ({r.seconds:.1f}s)")
+            out.print(f"  [green]built[/] {escape(str(r.artifact))} ({r.seconds:.1f}s)")
         else:
-            out.print(f"  [red]{r.status}[/]: {r.error} (log: {Path(out_dir) / r.log})")
+            out.print(f"  [red]{r.status}[/]: {escape(str(r.error))} (log: {escape(str(Path(out_dir) / r.log))})")
         for w in r.waivers:
-            out.print(f"  [yellow]waived[/] {w['binary']} {w['code']}: {w['reason']}")
+            out.print(f"  [yellow]waived[/] {escape(str(w['binary']))} {w['code']}: {escape(str(w['reason']))}")
 
     report = run_build(project_file, out_dir=Path(out_dir), builder=runner_builder, target_ids=target_ids,
                        arches=arches, targets_dirs=targets_dirs, sources_root=sources_root,
@@ -91,7 +92,7 @@ def build(project_file, target_ids, arches, out_dir, builder, engine, image, rpm
             table.add_column(col)
         for r in report.results:
             colour = "green" if r.ok else "red"
-            table.add_row(r.target, r.arch, r.format, f"[{colour}]{r.status}[/]", r.artifact or "-")
+            table.add_row(r.target, r.arch, r.format, f"[{colour}]{r.status}[/]", escape(str(r.artifact or "-")))
         out.print(table)
-        out.print(f"report: {Path(out_dir) / REPORT_NAME}")
+        out.print(f"report: {escape(str(Path(out_dir) / REPORT_NAME))}")
     sys.exit(0 if report.ok else 1)

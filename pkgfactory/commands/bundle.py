@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
@@ -32,7 +33,7 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
 
     def done(r):
         if not quiet:
-            status = "[green]built[/]" if r.ok else f"[red]{r.status}[/]: {r.error}"
+            status = "[green]built[/]" if r.ok else f"[red]{r.status}[/]: {escape(str(r.error))}"
             out.print(f"  {r.target} {r.arch}: {status}")
 
     result = run_bundle(project_file, out_dir=Path(out_dir), keys_dir=keys_dir,
@@ -47,6 +48,6 @@ def bundle(project_file, target_ids, arches, out_dir, keys_dir, fingerprint, pas
                    "fingerprint": result.fingerprint, "files": result.files,
                    "build": result.build.to_dict()})
     else:
-        out.print(f"[green]bundle[/] {result.directory} ({result.files} files) and {result.archive}")
+        out.print(f"[green]bundle[/] {escape(str(result.directory))} ({result.files} files) and {escape(str(result.archive))}")
         out.print(f"signing key fingerprint: [bold]{result.fingerprint}[/] — send it to the site separately")
     sys.exit(0)

@@ -3,6 +3,7 @@
 import sys
 
 import click
+from rich.markup import escape
 
 from pkgfactory import targets
 from pkgfactory.check import Verdict, check_binary
@@ -37,7 +38,7 @@ def _print(verdicts: list[Verdict], profile) -> None:
     out = console()
     for v in verdicts:
         status = "[green]OK[/]" if v.ok else "[red]FAIL[/]"
-        out.print(f"{status} {v.path} ({v.arch}) on {profile.id}: {profile.name}")
+        out.print(f"{status} {escape(str(v.path))} ({v.arch}) on {profile.id}: {escape(profile.name)}")
         for f in v.findings:
             colour = "red" if f.severity == "error" else "yellow"
-            out.print(f"  [{colour}]{f.severity}[/] [bold]{f.code}[/]: {f.message}")
+            out.print(f"  [{colour}]{f.severity}[/] [bold]{f.code}[/]: {escape(f.message)}")
