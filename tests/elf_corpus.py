@@ -36,7 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gobuild import CACHE_ROOT, _go, build_all  # noqa: E402
+from gobuild import CACHE_ROOT, build_all, cache_lock  # noqa: E402
+from gobuild import go as gobuild_go  # noqa: E402
 
 SEED = 20250505
 TIME_LIMIT = 5.0
@@ -67,13 +68,18 @@ EXTRA_GO = {"go-386": {"GOARCH": "386"}, "go-mips": {"GOARCH": "mips", "GOMIPS":
 
 def extra_go_binaries() -> dict[str, Path]:
     """Real 32-bit and big-endian Go builds (hello world), cached like tests/gobuild.py does."""
-    go = _go()
+    go = gobuild_go()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout
     key = hashlib.sha256((version + HELLO_GO + json.dumps(EXTRA_GO, sort_keys=True)).encode()).hexdigest()[:16]
     out = CACHE_ROOT / f"corpus-{key}"
     wanted = {name: out / name for name in EXTRA_GO}
     if all(p.exists() for p in wanted.values()):
         return wanted
+    with cache_lock(out):
+        return _build_extra_locked(go, out, wanted)
+
+
+def _build_extra_locked(go: str, out: Path, wanted: dict[str, Path]) -> dict[str, Path]:
     src = out / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text("module example.com/hello\n\ngo 1.21\n")

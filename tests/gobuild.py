@@ -8,6 +8,8 @@ h1: sums and a replace directive without any network.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -167,6 +169,16 @@ def _prepare_sources(work: Path) -> None:
     _git(app, "commit", "-q", "-m", "test app", "--date", "2024-01-01T00:00:00Z")
 
 
+@contextlib.contextmanager
+def cache_lock(out: Path):
+    """Holds ``out``'s build lock: test runs in other checkouts share this cache, and one
+    run's clean-up of the sources must not pull them from under another's `go build`."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def build_all(variants=None) -> dict[str, Path]:
     """Build (or reuse) every variant; returns name -> binary path."""
     variants = variants or list(VARIANTS)
@@ -174,6 +186,13 @@ def build_all(variants=None) -> dict[str, Path]:
                           json.dumps(VARIANTS, sort_keys=True)).encode()).hexdigest()[:16]
     out = CACHE_ROOT / key
     wanted = {v: out / "bin" / v for v in variants}
+    if all(p.exists() for p in wanted.values()):
+        return wanted
+    with cache_lock(out):
+        return _build_locked(out, variants, wanted)
+
+
+def _build_locked(out: Path, variants, wanted: dict[str, Path]) -> dict[str, Path]:
     if all(p.exists() for p in wanted.values()):
         return wanted
     work = out / "src"

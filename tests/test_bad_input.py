@@ -79,3 +79,16 @@ def test_names_are_text_not_markup(go_binaries, tmp_path):
         r = run_cli("check", path, "--target", "centos-7")
         assert r.code in (0, 1) and "Traceback" not in r.err, r
         assert f"{path} (x86_64)" in r.out.replace("\n", ""), r.out
+
+
+@pytest.mark.parametrize("option", ["--binary", "--from-nfpm"])
+def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
+    out = tmp_path / "out" / "pkgfactory.toml"
+    out.parent.mkdir()
+    for name, path in bad_inputs.items():
+        r = run_cli("init", option, path, "-o", out)
+        assert r.code == 2, (name, r)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
+        assert str(path) in lines[0], name
+        assert r.out == "" and not out.exists(), name

@@ -59,6 +59,7 @@ def test_layout_and_archive(made):
     assert {p["format"] for p in manifest["packages"]} == {"rpm", "deb"}
     sbom = json.loads((bundle / "sbom" / "hello-service-x86_64.cdx.json").read_text())
     assert sbom["bomFormat"] == "CycloneDX"
+    assert key.fingerprint in (bundle / "reports/index.html").read_text()  # tests/test_bundle_page.py reads it
     readme = (bundle / "README.txt").read_text()
     assert key.fingerprint in readme and "安装" in readme and "Install" in readme
     with tarfile.open(root / "out" / "hello-service-1.2.0.tar") as tar:

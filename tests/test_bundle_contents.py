@@ -80,6 +80,8 @@ def test_no_build_host_paths_in_what_is_delivered(made):
         doc = json.loads((bundle / name).read_text())
         leaks = [s for s in _strings(doc) if any(h in s for h in host)]
         assert not leaks, (name, leaks)
+    page = (bundle / "reports/index.html").read_text()
+    assert not [h for h in host if h in page]
     report = json.loads((bundle / "reports/build-report.json").read_text())
     assert report["project_file"] == "pkgfactory.toml"
     assert "dist/hello-service-x86_64" in report["inputs"]

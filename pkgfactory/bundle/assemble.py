@@ -25,6 +25,7 @@ from pkgfactory import __version__
 from pkgfactory.build import BuildReport, build_planned, plan_build
 from pkgfactory.bundle.hostpaths import relative_paths
 from pkgfactory.bundle.installer import render_installer, target_meta
+from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
@@ -73,7 +74,8 @@ def _project_sources(project):
             yield f"binary[{i}].source.{arch}", src
     for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
         for i, item in enumerate(items, 1):
-            yield f"{kind}[{i}].source", item.source
+            # A directory or glob source is many entries of one table: name that table.
+            yield f"{getattr(item, 'origin', '') or f'{kind}[{i}]'}.source", item.source
     for name in ("preinstall", "postinstall", "preremove", "postremove"):
         script = getattr(project.scripts, name)
         if script is not None:
@@ -321,6 +323,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             meta = _bundle_meta(report, signer.fingerprint)
             (stage / "install.sh").write_text(render_installer(meta))
             (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
+            write_page(stage, report, packages, signer.fingerprint, meta, log)
             manifest = _manifest(stage, report, packages, signer.fingerprint, sde, delivered)
             (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             _sums(stage)

@@ -4,6 +4,7 @@ import importlib
 
 # module name -> attribute holding the click command/group
 COMMANDS = [
+    ("init", "init"),
     ("targets", "targets"),
     ("probe", "probe"),
     ("inspect", "inspect"),

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from pkgfactory.errors import InputError
-from pkgfactory.project import rules
+from pkgfactory.project import expand, rules
 from pkgfactory.project.model import (
     RELATION_KINDS, Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Group, Kernel,
     Package, Project, Relations, Script, Scripts, Symlink, Unit, User, Waiver,
@@ -39,7 +39,8 @@ def load(path: str | os.PathLike, *, check_sources: bool = True,
     """Load and validate a project file (or a directory holding ``pkgfactory.toml``).
 
     ``check_sources=False`` skips the existence checks of source files, for
-    commands that only read metadata before the binaries are built.
+    commands that only read metadata before the binaries are built; a
+    directory or glob source is then one entry, not expanded.
 
     Every source (and the templates directory) must lie, after symlinks are
     followed, under ``sources_root``: the project file's directory unless
@@ -105,6 +106,13 @@ class _Loader:
         users = tuple(self.user(t) for t in top.tables("user"))
         groups = tuple(self.group(t) for t in top.tables("group"))
         changelog = self.changelog(top, package)
+        files, configs, tree_dirs = [], [], []
+        for kind, cls, into in (("file", File, files), ("config", Config, configs)):
+            for t in top.tables(kind):
+                entries, dirs = self.file(t, cls)
+                into.extend(entries)
+                tree_dirs.extend(dirs)
+        declared = [self.directory(t) for t in top.tables("directory")]
         project = Project(
             path=self.path,
             package=package,
@@ -112,9 +120,9 @@ class _Loader:
             targets=targets,
             arches=arches,
             changelog=changelog,
-            files=tuple(self.file(t, File) for t in top.tables("file")),
-            configs=tuple(self.file(t, Config) for t in top.tables("config")),
-            directories=tuple(self.directory(t) for t in top.tables("directory")),
+            files=tuple(files),
+            configs=tuple(configs),
+            directories=_merge_directories(declared, tree_dirs, top),
             symlinks=tuple(self.symlink(t) for t in top.tables("symlink")),
             units=tuple(self.unit(t) for t in top.tables("systemd")),
             users=users,
@@ -176,14 +184,17 @@ class _Loader:
         t.done()
         return b
 
-    def file(self, t: Table, cls):
+    def file(self, t: Table, cls) -> tuple[list, list[Directory]]:
+        """One [[file]]/[[config]] table: its files, and the directories a tree source makes the package own."""
+        value = t.get("source", str, check=rules.one_line)
         kw = dict(
-            source=Path(t.get("source", str, check=self.source)),
             dest=t.get("dest", str, check=rules.install_path),
             mode=t.get("mode", str, default="0644", check=_mode(False)),
             owner=t.get("owner", str, default="root", check=rules.account),
             group=t.get("group", str, default="root", check=rules.account),
+            origin=t.key,
         )
+        dir_mode = t.get("dir_mode", str, default=None, check=_mode(True))
         if cls is Config:
             kw["noreplace"] = t.get("noreplace", bool, default=True)
             if not kw["dest"].startswith("/etc/"):
@@ -191,13 +202,43 @@ class _Loader:
         elif kw["dest"].startswith("/etc/"):
             raise t.error("dest", "files under /etc/ must be declared as [[config]] (kept on upgrade)")
         t.done()
-        return cls(**kw)
+        path = Path(os.path.normpath(self.root / value))
+        if not expand.names_many(value, path):
+            if dir_mode is not None:
+                raise t.error("dir_mode", "only for a source that is a directory or a glob")
+            return [cls(source=Path(self.checked(t, "source", self.source, value)), **kw)], []
+        if not expand.is_glob(value) and kw["dest"] in rules.SHARED_DIRS:
+            raise t.error("dest", f"{kw['dest']} would become the tree's root, owned by this package (with its "
+                          "dir_mode), but it is a system directory: install the tree into a directory of its own")
+        if not self.check_sources:
+            if not expand.is_glob(value):
+                self.checked(t, "source", self.confine, path)
+            return [cls(source=path, **kw)], []  # metadata only: the tree is not read
+        found = self.checked(t, "source", expand.expand, self.root, value, kw["dest"])
+        for d in found.walked:
+            self.checked(t, "source", self.confine, d)
+        dirs = [Directory(path=self.checked(t, "source", rules.install_path, d), mode=dir_mode or 0o755,
+                          owner=kw["owner"], group=kw["group"], origin=t.key) for d in found.sorted_dirs()]
+        files = []
+        for dest, src in found.sorted_files():
+            self.checked(t, "source", rules.install_path, dest)
+            files.append(cls(source=Path(self.checked(t, "source", self.source, str(src))), **{**kw, "dest": dest}))
+        return files, dirs
+
+    @staticmethod
+    def checked(t: Table, key: str, check, *args):
+        """``check(*args)``, its ValueError as the one-line error naming ``key``."""
+        try:
+            return check(*args)
+        except ValueError as e:
+            raise t.error(key, str(e)) from None
 
     def directory(self, t: Table) -> Directory:
         d = Directory(path=t.get("path", str, check=rules.install_path),
                       mode=t.get("mode", str, default="0755", check=_mode(True)),
                       owner=t.get("owner", str, default="root", check=rules.account),
-                      group=t.get("group", str, default="root", check=rules.account))
+                      group=t.get("group", str, default="root", check=rules.account),
+                      origin=t.key)
         t.done()
         return d
 
@@ -480,6 +521,23 @@ def _parse_dep(text: str, scope: str, kind: str) -> Dep:
     return Dep(tuple(alts))
 
 
+def _merge_directories(declared: list[Directory], trees: list[Directory], top: Table) -> tuple[Directory, ...]:
+    """Declared [[directory]] entries win over the directories of trees; two trees may share a
+    directory only with the same mode and owners (the package can own it one way)."""
+    out = {d.path: d for d in declared}
+    taken = set(out)
+    for d in trees:
+        if d.path in taken:
+            continue
+        have = out.get(d.path)
+        if have is None:
+            out[d.path] = d
+        elif (have.mode, have.owner, have.group) != (d.mode, d.owner, d.group):
+            raise top.error(f"{d.origin}.dir_mode", f"directory {d.path} is also in the tree of {have.origin}, "
+                            "with another mode or owner; give both the same, or declare it in [[directory]]")
+    return tuple(out.values())
+
+
 def _check_accounts(project: Project, top: Table) -> None:
     users = {u.name for u in project.users}
     groups = set(project.all_groups())
@@ -487,15 +545,13 @@ def _check_accounts(project: Project, top: Table) -> None:
         raise top.error("user", "a user is declared twice")
     if len({g.name for g in project.groups}) != len(project.groups):
         raise top.error("group", "a group is declared twice")
-    entries = [("file", project.files), ("config", project.configs), ("directory", project.directories)]
-    for key, items in entries:
-        for i, item in enumerate(items, 1):
-            if item.owner != "root" and item.owner not in users:
-                raise top.error(f"{key}[{i}].owner", f"user {item.owner!r} is not declared in [[user]] "
-                                "(declare it: existing accounts are left alone)")
-            if item.group != "root" and item.group not in groups:
-                raise top.error(f"{key}[{i}].group", f"group {item.group!r} is not declared in [[group]] "
-                                "or as a user's group (declare it: existing groups are left alone)")
+    for item in (*project.files, *project.configs, *project.directories):
+        if item.owner != "root" and item.owner not in users:
+            raise top.error(f"{item.origin}.owner", f"user {item.owner!r} is not declared in [[user]] "
+                            "(declare it: existing accounts are left alone)")
+        if item.group != "root" and item.group not in groups:
+            raise top.error(f"{item.origin}.group", f"group {item.group!r} is not declared in [[group]] "
+                            "or as a user's group (declare it: existing groups are left alone)")
 
 
 def _check_paths(project: Project, top: Table) -> None:
@@ -512,11 +568,10 @@ def _check_paths(project: Project, top: Table) -> None:
 
     for i, b in enumerate(project.binaries, 1):
         claim(b.dest, f"binary[{i}].dest", True)
-    for key, items in (("file", project.files), ("config", project.configs)):
-        for i, f in enumerate(items, 1):
-            claim(f.dest, f"{key}[{i}].dest", True)
-    for i, d in enumerate(project.directories, 1):
-        claim(d.path, f"directory[{i}].path", False)
+    for f in (*project.files, *project.configs):
+        claim(f.dest, f"{f.origin}.dest", True)
+    for d in project.directories:
+        claim(d.path, f"{d.origin}.path" if d.origin.startswith("directory[") else f"{d.origin}.source", False)
     for i, s in enumerate(project.symlinks, 1):
         claim(s.path, f"symlink[{i}].path", True)
     names = set()

@@ -51,6 +51,9 @@ class File:
     mode: int = 0o644
     owner: str = "root"
     group: str = "root"
+    # The table it came from ("file[2]"): a directory or glob source gives many
+    # entries, and errors about any of them name the table the user wrote.
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Directory:
     mode: int = 0o755
     owner: str = "root"
     group: str = "root"
+    origin: str = ""  # "directory[1]", or the [[file]]/[[config]] whose tree it belongs to
 
 
 @dataclass(frozen=True)

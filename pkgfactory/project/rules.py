@@ -41,6 +41,18 @@ MODE = re.compile(r"^0?[0-7]{3}$|^[0-7]{4}$")
 # package content, and their contents vanish or are not files at all.
 FORBIDDEN_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/var/run", "/var/lock")
 
+# Directories the base system owns: a tree installed there would make the
+# package own them too (and apply its dir_mode to them).
+SHARED_DIRS = frozenset((
+    "/bin", "/boot", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt", "/root",
+    "/sbin", "/srv", "/usr", "/usr/bin", "/usr/games", "/usr/include", "/usr/lib", "/usr/lib32", "/usr/lib64",
+    "/usr/libexec", "/usr/local", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin", "/usr/local/share",
+    "/usr/sbin", "/usr/share", "/usr/share/doc", "/usr/share/man", "/usr/share/info", "/usr/share/locale",
+    "/usr/src", "/var", "/var/cache", "/var/lib", "/var/log", "/var/opt", "/var/spool", "/var/mail",
+    "/etc/default", "/etc/init.d", "/etc/systemd", "/etc/systemd/system", "/etc/sysconfig", "/etc/profile.d",
+    "/etc/cron.d", "/etc/logrotate.d", "/etc/security", "/etc/sudoers.d",
+))
+
 # Line separators other than \n that some tools split on.
 _LINE_BREAKS = {"\u0085", "\u2028", "\u2029"}
 WRAP = 79  # lintian warns over 80, rpmlint over 79

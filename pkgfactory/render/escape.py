@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 
+import markupsafe
 from jinja2 import pass_context
 from jinja2.exceptions import TemplateRuntimeError
 
@@ -122,12 +123,28 @@ def make(value) -> Escaped:
     return Escaped(text.replace("$", "$$"), "make")
 
 
+# --- HTML (the bundle's report page) -------------------------------------------
+
+def html(value) -> Escaped:
+    """Text in an HTML element or a quoted attribute: & < > " ' become entities.
+
+    Line breaks are kept (a description is several lines); other control
+    characters are refused like everywhere else.
+    """
+    text = str(value)
+    problem = rules._bad_char(text, allow_newline=True)
+    if problem:
+        raise TemplateRuntimeError(f"html filter: {problem}: {text[:40]!r}")
+    return Escaped(str(markupsafe.escape(text)), "html")
+
+
 FILTERS = {
     "spec": spec, "spec_text": spec_text,
     "control": control, "control_text": control_text,
     "line": line, "deb822_text": deb822_text,
     "sh": sh, "sh_script": sh_script,
     "make": make,
+    "html": html,
 }
 
 # Which escapes each output file accepts; a name not listed falls back by the
@@ -143,6 +160,8 @@ def formats_for(name: str) -> set[str]:
     if name in FORMATS:
         return FORMATS[name]
     base = name.rsplit("/", 1)[-1]
+    if name.endswith(".html.j2"):
+        return {"html"}
     if name.endswith(".sh.j2") or base in ("preinst.j2", "postinst.j2", "prerm.j2", "postrm.j2"):
         return {"sh"}
     return {"line"}
