@@ -22,6 +22,9 @@ Sections (each one runs the same code as its tests):
                passphrase and the private key (the needles of tests/test_bundle.py)
     installer  pytest tests/test_installer.py -k "fault or interrupted", counted from its JUnit XML
     verify     tests/test_verify_faults.py: FAULTS on copies of a real bundle
+    attacks    tests/bundle_attacks.py: the tests of every bundle attack (install.sh under dash and
+               bash, verify, the bundle's contents), counted from their JUnit XML; an attack is caught
+               when every one of its tests passed
 
 The table goes between <!-- figures:start --> and <!-- figures:end --> in
 docs/reliability.md (appended when the markers are missing), only when every
@@ -49,7 +52,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 DOC = ROOT / "docs" / "reliability.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
-SECTIONS = ("elf", "project", "interrupt", "secrets", "installer", "verify")
+SECTIONS = ("elf", "project", "interrupt", "secrets", "installer", "verify", "attacks")
 
 
 def say(msg: str) -> None:
@@ -199,6 +202,30 @@ def installer_figures(work: Path) -> dict:
             len(cases) - len(skipped) - len(failed), "installer_failed": failed, "installer_skipped": skipped}
 
 
+def attack_figures(work: Path) -> dict:
+    import bundle_attacks as ba
+
+    say(f"attacks: {len(ba.ATTACKS)} bundle attacks")
+    xml = work / "attacks.xml"
+    nodes = sorted({n for a in ba.ATTACKS for n in a.tests})
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "", *nodes,
+                    f"--junitxml={xml}"], cwd=ROOT, capture_output=True, text=True)
+    results = {}
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        node = case.get("classname").replace(".", "/") + ".py::" + case.get("name")
+        bad = case.find("failure") is not None or case.find("error") is not None or case.find("skipped") is not None
+        results[node] = not bad
+    caught, listing = 0, []
+    for a in ba.ATTACKS:
+        ran = [ok for node, ok in results.items() for want in a.tests
+               if node == want or ("[" not in want and node.startswith(want + "["))]
+        held = bool(ran) and all(ran)
+        caught += held
+        listing.append({"id": a.id, "against": a.against, "what": a.what, "caught": held, "runs": len(ran)})
+    return {"attacks_tried": len(ba.ATTACKS), "attacks_caught": caught, "attack_runs": len(results),
+            "attacks": listing, "attacks_missed": [x["id"] for x in listing if not x["caught"]]}
+
+
 def verify_figures(work: Path) -> dict:
     import test_verify_faults as vf
     from signing_helpers import kill_agent
@@ -219,6 +246,8 @@ def verify_figures(work: Path) -> dict:
             problem = vf.judge(vf.Ctx(case / bundle.name, home, other, case / "scratch"), fault, fpr)
             if problem:
                 failures[fault.id] = problem
+            # rm, not shutil.rmtree: one case is a tree 1100 levels deep; others are 64 GiB sparse files.
+            subprocess.run(["rm", "-rf", str(case)])
     finally:
         kill_agent(home)
         kill_agent(other)
@@ -266,10 +295,17 @@ def table(f: dict) -> str:
          + (f" ({len(f['installer_skipped'])} skipped here)" if f["installer_skipped"] else "")),
         ("verify fault cases / rejected", f"{f['verify_fault_cases']} / {f['verify_rejected']} (exit 1, the file "
          "named, valid JSON, no traceback, within 60 s)"),
+        ("bundle attacks tried / caught", f"{f['attacks_tried']} / {f['attacks_caught']} ("
+         + ", ".join(f"{sum(1 for x in f['attacks'] if x['against'] == w)} against {w}"
+                     for w in dict.fromkeys(x["against"] for x in f["attacks"]))
+         + f"; {f['attack_runs']} test runs, install.sh under dash and bash; list below)"),
     ]
     head = (f"Measured {f['date']} by `{f['command']}` on {f['host']}.\n\n"
             "| measure | value |\n|---|---|\n")
     body = "".join(f"| {a} | {b} |\n" for a, b in rows)
+    body += "\nBundle attacks (`tests/bundle_attacks.py`; each caught when all its tests passed):\n\n"
+    body += "".join(f"- `{x['id']}` ({x['against']}): {x['what']}" + ("" if x["caught"] else " -- **NOT CAUGHT**")
+                    + "\n" for x in f["attacks"])
     defects = f.get("project_known_defects", {})
     tail = ""
     if defects or f["passphrase_cached_after_kill"]:
@@ -344,6 +380,8 @@ def main() -> int:
             fig.update(secret_figures(rig, work))
         if "installer" in only:
             fig.update(installer_figures(work))
+        if "attacks" in only:
+            fig.update(attack_figures(work))
         if "elf" in only:
             fig.update(elf_figures(args.fuzz_json, args.fuzz_minutes))
     finally:
@@ -367,7 +405,7 @@ def main() -> int:
     bad = (fig.get("corrupt_left") or fig.get("rerun_failures") or fig.get("leftovers")
            or fig.get("secret_hits") or fig.get("secret_process_leaks") or fig.get("markers_found")
            or fig.get("fuzz_crashes") or fig.get("elf_failures") or fig.get("verify_failures")
-           or fig.get("installer_failed"))
+           or fig.get("installer_failed") or fig.get("attacks_missed"))
     return 1 if bad else 0
 
 

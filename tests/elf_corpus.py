@@ -985,8 +985,13 @@ def judge(case: Case, argv: tuple[str, ...], r: dict) -> str | None:
             return f"not one error line: {r['err']!r}"
         if _shown(case.path) not in lines[0] and case.path not in lines[0]:
             return f"error does not name the path: {lines[0]!r}"
-        if r["out"]:
-            return "exit 2 with output on stdout"
+        # With --json the error is also a JSON object on stdout, and nothing else is.
+        try:
+            err = json.loads(r["out"])["error"]
+        except (ValueError, KeyError, TypeError):
+            return f"exit 2 without a JSON error on stdout: {r['out'][:500]!r}"
+        if err.get("exit_code") != 2 or err.get("message") != lines[0].removeprefix("pkgfactory: error: "):
+            return f"JSON error differs from the error line: {err!r}"
         if any(w in lines[0] for w in ("MemoryError", "RecursionError", "Timeout")):
             return f"resource exhaustion reported as bad input: {lines[0]!r}"
         return None
@@ -999,7 +1004,8 @@ def judge(case: Case, argv: tuple[str, ...], r: dict) -> str | None:
     except ValueError as e:
         return f"invalid JSON: {e}"
     entries = doc if argv[0] == "inspect" else doc.get("binaries")
-    if not isinstance(entries, list) or len(entries) != 1 or entries[0].get("path") != case.path:
+    key = "path" if argv[0] == "inspect" else "binary"
+    if not isinstance(entries, list) or len(entries) != 1 or entries[0].get(key) != case.path:
         return "JSON does not describe exactly this file"
     return None
 

@@ -146,6 +146,32 @@ def test_json_after_a_double_dash_is_an_argument_not_the_flag(go_binaries):
     assert r.code == 2 and r.out == "" and "--json: no such file" in r.err
 
 
+def test_names_are_text_not_markup(go_binaries, tmp_path):
+    """A binary named like rich markup is printed as it is named, and does not crash the report."""
+    for name in ("[/]x", "[green]OK[/]", "a:thumbs_up:b"):
+        path = tmp_path / name  # "[/]x" is the file "]x" in the directory "["
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(go_binaries["static"].read_bytes())
+        r = run_cli("check", path, "--target", "centos-7")
+        assert r.code in (0, 1) and "Traceback" not in r.err, r
+        assert f"{path} (x86_64)" in r.out.replace("\n", ""), r.out
+
+
+
+def test_names_are_text_in_the_matrix_and_inspect(go_binaries, tmp_path):
+    """The check matrix (several targets) and inspect print names as text too, control characters
+    as \\xNN: a terminal must not obey an escape sequence in a file name."""
+    path = tmp_path / "[/]" / "]x[green]OK[bold]\x1b[2J"  # the directories "[" and "]", then the file
+    path.parent.mkdir(parents=True)
+    path.write_bytes(go_binaries["static"].read_bytes())
+    shown = str(path).replace("\x1b", "\\x1b")
+    r = run_cli("check", path, "--target", "centos-7", "--target", "debian-12")
+    assert r.code in (0, 1) and "Traceback" not in r.err, r
+    assert "]x[green]OK[bold]\\x1b[2J" in r.out and "\x1b" not in r.out, r.out
+    r = run_cli("inspect", path)
+    assert r.code == 0 and shown in r.out.replace("\n", "") and "\x1b" not in r.out, r
+
+
 @pytest.mark.parametrize("option", ["--binary", "--from-nfpm"])
 def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
     out = tmp_path / "out" / "pkgfactory.toml"

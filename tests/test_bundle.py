@@ -18,6 +18,7 @@ import pytest
 
 from fixtures_go import run_cli
 from hello_example import copy_example_source
+from hostpaths_check import host_places, leaks
 from signing_helpers import PASSPHRASE, kill_agent, make_key
 
 pytestmark = pytest.mark.container
@@ -75,6 +76,14 @@ def test_layout_and_archive(made):
     assert script.count("A_NEED=''") == len(manifest["packages"]) and "A_NEED='2" not in script
 
 
+def test_no_build_host_paths_from_the_compile_stage(made):
+    """The compile report (toolchain, module, compiled binaries in the cache) names no build-host place."""
+    root, bundle, _, _ = made
+    assert not leaks(bundle, host_places(root))
+    compiled = json.loads((bundle / "reports" / "build-report.json").read_text())["compile"]
+    assert compiled["project_file"] == "pkgfactory.toml" and compiled["module"]["dir"] == "."
+
+
 def test_verify_passes_and_checks_the_fingerprint(made):
     _, bundle, key, _ = made
     r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
@@ -82,8 +91,9 @@ def test_verify_passes_and_checks_the_fingerprint(made):
     doc = json.loads(r.out)
     assert doc["ok"] and doc["fingerprint"] == key.fingerprint and not doc["warnings"]
     assert doc["counts"]["rpm_signatures_ok"] == 2 and doc["counts"]["debs_proven_by_apt_index"] == 2
+    # Consistent, but whose key signed it is not established: not a pass.
     r = run_cli("verify", bundle)
-    assert r.code == 0 and "WARNING" in r.out and "no --fingerprint" in r.out
+    assert r.code == 3 and "WARNING" in r.out and "no --fingerprint" in r.out and "ORIGIN NOT ESTABLISHED" in r.out
     r = run_cli("verify", bundle, "--fingerprint", "0" * 40)
     assert r.code == 1 and "not the expected" in r.out
 
@@ -191,7 +201,10 @@ def test_tampering_is_caught_by_verify_and_install_sh(copy, kind):
     bundle, key = copy
     target = TAMPER[kind](bundle)
     rel = target.relative_to(bundle).as_posix()
-    _flip(target, -2 if kind in ("install.sh", "SHA256SUMS", "manifest.json", "Packages", "Release") else -40)
+    # install.sh: a byte of its header comment, so it still parses and its own check must catch it (the
+    # shell reads the whole script before running it: a flip that breaks the syntax runs nothing at all).
+    offset = {"install.sh": 60}.get(kind, -2 if kind in ("SHA256SUMS", "manifest.json", "Packages", "Release") else -40)
+    _flip(target, offset)
     r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")
     assert r.code == 1, kind
     doc = json.loads(r.out)
@@ -332,8 +345,8 @@ def test_user_target_profiles_reach_the_installer(tmp_path, made):
     install = (bundle / "install.sh").read_text()
     assert "site-deb12" in install and "Debian 11 as probed at the site" in install
     report = json.loads((bundle / "reports/build-report.json").read_text())
-    assert report["profiles"] == {"site-deb12": str(site / "site-deb12.toml"),
-                                  "debian-11": str(site / "debian-11.toml")}
+    # Relative to the project's directory: the bundle names no place on the build machine.
+    assert report["profiles"] == {"site-deb12": "../site/site-deb12.toml", "debian-11": "../site/debian-11.toml"}
 
 
 def test_a_key_old_rpm_cannot_check_is_refused_before_building(tmp_path, made):

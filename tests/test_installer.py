@@ -11,6 +11,7 @@ is installed, and installs from a real signed apt repository there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -25,10 +26,12 @@ from pathlib import Path
 import pytest
 
 from pkgfactory import targets as tg
-from pkgfactory.bundle.installer import render_installer, slug, target_meta
+from pkgfactory.bundle.installer import exit_code_names, render_installer, slug, target_meta
 from pkgfactory.errors import InputError
 
 SHELLS = ("dash", "bash")
+# install.sh's exit codes by name (EX_<name>), from the one list the script is rendered from.
+EX = exit_code_names()
 KREL = "5.10.0-23-amd64"
 
 OS_RELEASE = {
@@ -123,6 +126,7 @@ def meta_for(key: Key, **over) -> dict:
     meta = {
         "name": "hello-service",
         "version": "1.2.3",
+        "evr": "1.2.3-1",
         "packages": ["hello-service"],
         "fingerprint": key.fpr,
         "kernel": {"min": "3.10", "max": None},
@@ -225,7 +229,10 @@ def snapshot(path: Path) -> dict:
 
 def run(shell: str, bundle: Path, *args: str, root: Path | None = None, env: dict | None = None,
         path: str | None = None, stdin=subprocess.DEVNULL, timeout: float = 60) -> subprocess.CompletedProcess:
-    e = {"PATH": path or os.environ["PATH"], "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/root")}
+    """``path``: the tool directories, through the PKGF_PATH testing hook (the script ignores PATH)."""
+    e = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/root")}
+    if path is not None:
+        e["PKGF_PATH"] = path
     if root is not None:
         e["PKGF_ROOT"] = str(root)
         # A work directory of its own, so a test can tell the script cleaned up after itself.
@@ -253,9 +260,15 @@ def hostile_meta(key: Key) -> dict:
 
 
 def test_shellcheck_clean_with_hostile_values(keys, tmp_path):
+    policies = [target_meta(tg.get("uos-v20-desktop"), ["x86_64", "aarch64"], prebuilt=["aarch64"]),
+                target_meta(tg.get("kylin-desktop-v10"), ["x86_64"]),
+                target_meta(tg.get("centos-7"), ["x86_64"], binaries={"x86_64": [("/usr/bin/a", "2.17"),
+                                                                                  ("/usr/bin/b", None)]})]
     for meta in (meta_for(keys["good"], kernel={"min": "4.19.90-52", "max": "5.10"},
                           kernel_modules=["overlay", "nf-tables"]),
-                 hostile_meta(keys["good"])):
+                 hostile_meta(keys["good"]),
+                 # The policy checks, a prebuilt arch, glibc needs and an epoch beside each other.
+                 meta_for(keys["good"], evr="2:1.2.3~rc1-1", targets=policies)):
         script = tmp_path / "install.sh"
         script.write_text(render_installer(meta))
         p = subprocess.run([need("shellcheck"), "-s", "sh", str(script)], capture_output=True, text=True)
@@ -295,9 +308,9 @@ def test_hostile_values_stay_inert(shell, keys, tmp_path, fake):
     before = snapshot(root / "etc")
     for args in (["--yes", "--skip-kmod-check"], ["--uninstall", "--yes"]):
         p = subprocess.run([need(shell), str(b / "install.sh"), *args], cwd=tmp_path, capture_output=True, text=True,
-                           env={**fake.env(), "PATH": fake.path, "PKGF_ROOT": str(root), "LANG": "C"}, timeout=60)
+                           env={**fake.env(), "PKGF_PATH": fake.path, "PKGF_ROOT": str(root), "LANG": "C"}, timeout=60)
         assert p.returncode == 0, out(p)
-    assert f"sources.list.d/pkgfactory-{slug(HOSTILE)}.list]" in fake.calls()[0]
+    assert f"sources.list.d/pkgfactory-{slug(HOSTILE)}.list]" in next(c for c in fake.calls() if c.startswith("apt-get"))
     assert snapshot(root / "etc") == before
     assert not list(tmp_path.rglob("PWNED*")) and not list(Path("/").glob("PWNED*"))
 
@@ -785,6 +798,11 @@ def test_exit_codes_come_from_one_list_the_script_and_readme_share(keys):
     # Every EX_ the partials use is defined there, and every named code is used somewhere.
     used = set(re.findall(r"\$EX_([A-Z]+)", script))
     assert used == set(defined), used ^ set(defined)
+    # No partial exits with a bare number (the text-mode check runs before the variables and
+    # takes its code from the list too).
+    templates = Path(__file__).resolve().parent.parent / "templates" / "bundle"
+    for t in [templates / "install.sh.j2", *sorted((templates / "install").glob("*.j2"))]:
+        assert not re.findall(r"(?m)(?:^\s*|;\s*)exit \d", t.read_text()), t.name
     # The signal exits are the traps' own codes.
     traps = {int(c) for c in re.findall(r"trap 'on_signal (\d+)'", script)}
     assert traps == {e["code"] for e in codes if not e["name"]}
@@ -847,45 +865,76 @@ def test_kernel_range(shell, keys, tmp_path, kmin, kmax, krel, ok):
 # --- installing with stand-in package managers -----------------------------------------
 
 FAKE_PM = r"""#!/bin/sh
-# Stand-in package manager for tests: records its arguments, keeps package state in files.
+# Stand-in package manager for tests: records its arguments, keeps package state
+# in files ("STATE VERSION" in $FAKE_STATE/pkg.NAME). It installs the version
+# asked for, or FAKE_GOT where a test needs a manager that says yes and does otherwise.
 me=${0##*/}
 st=$FAKE_STATE
 printf '%s' "$me" >>"$st/calls"; for a in "$@"; do printf ' [%s]' "$a" >>"$st/calls"; done; echo >>"$st/calls"
 fail() { [ "${FAKE_FAIL:-}" = "$1" ]; }
 # The package names: the arguments after the action word.
-pkgs_after() { seen=; for a in "$@"; do [ -n "$seen" ] && echo "$a"; case $a in install|remove|-e|--remove) seen=1;; esac; done; }
+pkgs_after() { seen=; for a in "$@"; do [ -n "$seen" ] && echo "$a"; case $a in install|downgrade|remove|-e|--remove) seen=1;; esac; done; }
+last() { for a in "$@"; do :; done; echo "$a"; }
+have_version() { [ -f "$st/pkg.$1" ] && awk '{ print $2 }' "$st/pkg.$1"; }
 case $me in
 apt-get)
-    for a in "$@"; do case $a in Dir::Etc::sourcelist=*) cp "${a#*=}" "$st/sources.seen";; esac; done
+    for a in "$@"; do
+        case $a in
+        Dir::Etc::sourcelist=*) cp "${a#*=}" "$st/sources.seen" ;;
+        Dir::State::Lists=*) echo "${a#*=}" >"$st/lists.seen" ;;
+        esac
+    done
     src=$(sed -n 's/.*signed-by=\([^]]*\)\].*/\1/p' "$st/sources.seen" 2>/dev/null)
-    [ -z "$src" ] || readlink -f "$src" >"$st/signed-by.resolved"
+    [ -z "$src" ] || { readlink -f "$src" >"$st/signed-by.resolved"; sha256sum <"$src" >"$st/signed-by.sha256"; }
+    down=0
+    for a in "$@"; do [ "$a" = --allow-downgrades ] && down=1; done
     for a in "$@"; do
         case $a in
         update) echo "Get:1 file:/bundle stand-in InRelease"; fail update && { echo "E: stand-in update failure"; exit 100; }; exit 0 ;;
         install)
             if [ -n "${FAKE_SLEEP:-}" ]; then touch "$st/started"; sleep "$FAKE_SLEEP"; fi
             for p in $(pkgs_after "$@"); do
-                echo "Unpacking $p ..."
-                if fail install; then echo "half-configured" >"$st/pkg.$p"; echo "E: Sub-process /usr/bin/dpkg returned an error code (1)"; exit 100; fi
-                echo installed >"$st/pkg.$p"
+                name=${p%%=*}; ver=${p#*=}
+                old=$(have_version "$name")
+                if [ -n "$old" ] && [ "$down" = 0 ] && dpkg --compare-versions "$ver" lt "$old"; then
+                    echo "E: Packages were downgraded and -y was used without --allow-downgrades."; exit 100
+                fi
+                echo "Unpacking $name ($ver) ..."
+                if fail install; then echo "half-configured $ver" >"$st/pkg.$name"; echo "E: Sub-process /usr/bin/dpkg returned an error code (1)"; exit 100; fi
+                echo "installed ${FAKE_GOT:-$ver}" >"$st/pkg.$name"
             done
             exit 0 ;;
         esac
     done ;;
 dpkg-query)
-    p=$(for a in "$@"; do :; done; echo "$a")
+    p=$(last "$@")
     [ -f "$st/pkg.$p" ] || { echo "dpkg-query: no packages found matching $p" >&2; exit 1; }
-    echo "install ok $(cat "$st/pkg.$p")" ;;
+    read -r state ver <"$st/pkg.$p"
+    case "$*" in
+    *Status*) echo "install ok $state" ;;
+    *Version*) echo "$ver" ;;
+    esac ;;
 dpkg)
+    case $1 in --compare-versions) exec /usr/bin/dpkg "$@" ;; esac
     fail remove && exit 1
     for p in $(pkgs_after "$@"); do echo "Removing $p ..."; rm -f "$st/pkg.$p"; done ;;
 dnf|yum)
     for a in "$@"; do case $a in --setopt=reposdir=*) cat "${a#--setopt=reposdir=}"/*.repo >"$st/repos.seen";; esac; done
+    key=$(sed -n 's|^gpgkey=file://||p' "$st/repos.seen" 2>/dev/null)
+    [ -z "$key" ] || sha256sum <"$key" >"$st/gpgkey.sha256"
     if fail install; then echo "Error: Transaction failed"; exit 1; fi
-    for p in $(pkgs_after "$@"); do echo "Installing $p"; echo installed >"$st/pkg.$p"; done ;;
+    for p in $(pkgs_after "$@"); do
+        name=$(echo "$p" | sed 's/-[^-]*-[^-]*$//'); ver=${p#"$name"-}
+        echo "Installing $name $ver"; echo "installed ${FAKE_GOT:-$ver}" >"$st/pkg.$name"
+    done ;;
 rpm)
     case $1 in
-    -q) p=$(for a in "$@"; do :; done; echo "$a"); [ -f "$st/pkg.$p" ] ;;
+    -q)
+        p=$(last "$@")
+        [ -f "$st/pkg.$p" ] || { case "$*" in *--quiet*) ;; *) echo "package $p is not installed" ;; esac; exit 1; }
+        case "$*" in
+        *--qf*) ver=$(have_version "$p"); case $ver in *:*) echo "$ver" ;; *) echo "0:$ver" ;; esac ;;
+        esac ;;
     -e) shift; for p in "$@"; do rm -f "$st/pkg.$p"; done ;;
     esac ;;
 esac
@@ -919,14 +968,29 @@ def fake(tmp_path):
             return f.read_text().splitlines() if f.exists() else []
 
         def installed(self, pkg) -> str | None:
+            """dpkg's state word (installed, half-configured), None when not installed."""
             f = state / f"pkg.{pkg}"
-            return f.read_text().strip() if f.exists() else None
+            return f.read_text().split()[0] if f.exists() else None
+
+        def version(self, pkg) -> str | None:
+            f = state / f"pkg.{pkg}"
+            return f.read_text().split()[1] if f.exists() else None
+
+        def preinstall(self, pkg, version, state_word="installed"):
+            (state / f"pkg.{pkg}").write_text(f"{state_word} {version}\n")
 
         def seen(self, name) -> str:
             return (state / name).read_text()
 
     Fake.state = state
     return Fake()
+
+
+def private_copy(fake, root: Path) -> Path:
+    """The copy apt was pointed at: in the work directory, under the TMPDIR run() gives (root's own, 0700)."""
+    work = Path(fake.seen("lists.seen").strip()).parent
+    assert work.parent == root.parent / "tmpdir" and work.name.startswith("pkgfactory.")
+    return work / "bundle"
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -936,22 +1000,29 @@ def test_deb_install_twice_then_uninstall_twice(shell, bundle, tmp_path, fake):
     before = snapshot(root / "etc")
     p = run(shell, bundle, "--yes", root=root, path=fake.path, env=fake.env())
     assert p.returncode == 0, out(p)
-    assert "Installed: hello-service" in p.stdout
-    assert fake.installed("hello-service") == "installed"
+    assert "Installed: hello-service 1.2.3-1" in p.stdout
+    assert fake.installed("hello-service") == "installed" and fake.version("hello-service") == "1.2.3-1"
     assert snapshot(root / "etc") == before
+    copy = private_copy(fake, root)
     src = fake.seen("sources.seen").splitlines()
     assert src[0].startswith("# pkgfactory install.sh: temporary source")
-    assert src[1] == (f"deb [arch=amd64 signed-by={bundle}/KEY.gpg] "
-                      f"file:{bundle}/repos/deb/debian-11 debian-11 main")
+    assert src[1] == (f"deb [arch=amd64 signed-by={copy}/KEY.gpg] "
+                      f"file:{copy}/repos/deb/debian-11 debian-11 main")
+    assert fake.seen("signed-by.sha256").split()[0] == hashlib.sha256((bundle / "KEY.gpg").read_bytes()).hexdigest()
     calls = fake.calls()
     update = next(c for c in calls if c.endswith("[update]"))
     for opt in (f"[Dir::Etc::sourcelist={root}/etc/apt/sources.list.d/pkgfactory-hello-service.list]",
-                "[Dir::Etc::sourceparts=-]", "[APT::Get::List-Cleanup=0]"):
+                "[Dir::Etc::sourceparts=-]", "[APT::Get::List-Cleanup=0]", "[APT::Sandbox::User=root]"):
         assert opt in update
-    assert any("[install] [hello-service]" in c and "[-y]" in c for c in calls)
+    assert any(c.endswith("[install] [hello-service=1.2.3-1]") and "[-y]" in c and "--allow-downgrades" not in c
+               for c in calls)
 
+    # The same version again: nothing to do, and it says so without touching apt.
+    n = len(fake.calls())
     p = run(shell, bundle, "--yes", root=root, path=fake.path, env=fake.env())
     assert p.returncode == 0, out(p)
+    assert "Nothing to do: hello-service 1.2.3-1 is installed already" in p.stdout
+    assert not any(c.startswith("apt-get") for c in fake.calls()[n:])
     assert snapshot(root / "etc") == before
 
     p = run(shell, bundle, "--uninstall", "--yes", root=root, path=fake.path, env=fake.env())
@@ -975,13 +1046,17 @@ def test_rpm_install_and_uninstall(shell, bundle, tmp_path, fake, pms, os_id, pm
     p = run(shell, bundle, "--yes", root=root, path=fake.path, env=fake.env())
     assert p.returncode == 0, out(p)
     assert snapshot(root / "etc") == before
-    repo = fake.seen("repos.seen")
-    for line in ("[pkgfactory-hello-service]", f"baseurl=file://{bundle}/repos/rpm/{os_id}/x86_64",
-                 "enabled=0", "gpgcheck=1", "repo_gpgcheck=1", f"gpgkey=file://{bundle}/KEY.asc"):
-        assert line in repo.splitlines()
+    repo = fake.seen("repos.seen").splitlines()
+    copy = next(ln for ln in repo if ln.startswith("baseurl=file://")).removeprefix("baseurl=file://")
+    copy = Path(copy.removesuffix(f"/repos/rpm/{os_id}/x86_64"))
+    assert copy.parent.parent == root.parent / "tmpdir" and copy.name == "bundle"
+    for line in ("[pkgfactory-hello-service]", f"baseurl=file://{copy}/repos/rpm/{os_id}/x86_64",
+                 "enabled=0", "gpgcheck=1", "repo_gpgcheck=1", f"gpgkey=file://{copy}/KEY.asc"):
+        assert line in repo
     call = next(c for c in fake.calls() if c.startswith(pm + " "))
     assert "[-y] [--disablerepo=*] [--enablerepo=pkgfactory-hello-service]" in call
-    assert call.endswith("[install] [hello-service]")
+    assert call.endswith("[install] [hello-service-1.2.3-1]")
+    assert fake.version("hello-service") == "1.2.3-1"
     p = run(shell, bundle, "--uninstall", "--yes", root=root, path=fake.path, env=fake.env())
     assert p.returncode == 0, out(p)
     assert "rpm [-e] [hello-service]" in fake.calls()
@@ -995,10 +1070,10 @@ def test_bundle_path_with_spaces_and_quotes(shell, keys, tmp_path, fake):
     p = run(shell, b, "--yes", root=root, path=fake.path, env=fake.env())
     assert p.returncode == 0, out(p)
     line = fake.seen("sources.seen").splitlines()[1]
-    # The source line names a plain link to the bundle; the link resolved to it.
+    # The source line names the private copy, whose path is plain whatever the stick's is.
     assert re.fullmatch(r"deb \[arch=amd64 signed-by=/[A-Za-z0-9._/+-]+/KEY.gpg\] "
                         r"file:/[A-Za-z0-9._/+-]+/repos/deb/debian-11 debian-11 main", line), line
-    assert fake.seen("signed-by.resolved").strip() == str(b / "KEY.gpg")
+    assert fake.seen("signed-by.resolved").strip() == f"{private_copy(fake, root)}/KEY.gpg"
 
 
 # --- under faults -------------------------------------------------------------------
@@ -1066,7 +1141,7 @@ def test_fault_full_repo_dir(shell, bundle, tmp_path, fake, os_id, where, pms):
         '"$SH" "$B/install.sh" --yes </dev/null >"$R.out" 2>&1; echo $? >"$R.rc"\n'
         'snap >"$R.after"\n'
     )
-    env = {**os.environ, **fake.env(), "PATH": fake.path, "PKGF_ROOT": str(root), "D": str(d), "R": str(report),
+    env = {**os.environ, **fake.env(), "PKGF_PATH": fake.path, "PKGF_ROOT": str(root), "D": str(d), "R": str(report),
            "SH": need(shell), "B": str(bundle), "LANG": "C"}
     p = subprocess.run(["unshare", "-m", "sh", "-c", inner], env=env, capture_output=True, text=True, timeout=60)
     if p.returncode == 99 or not Path(f"{report}.rc").exists():
@@ -1140,8 +1215,8 @@ def test_fault_missing_file(shell, keys, tmp_path, fake):
     fake.with_pms("apt-get", "dpkg", "dpkg-query")
     before = snapshot(root / "etc")
     p = run(shell, b, "--yes", root=root, path=fake.path, env=fake.env())
-    assert_clean_failure(p, 3, root, before, "do not match SHA256SUMS")
-    assert "hello-service_1.2.3_amd64.deb: FAILED open or read" in p.stderr
+    assert_clean_failure(p, 3, root, before, "files SHA256SUMS lists are missing or are directories")
+    assert "repos/deb/debian-11/pool/hello-service_1.2.3_amd64.deb" in p.stderr
     assert fake.calls() == []
 
 
@@ -1168,6 +1243,13 @@ def test_leftover_from_a_killed_run_is_replaced_and_foreign_file_kept(shell, bun
     assert p.returncode == 0, out(p)
     assert snapshot(root / "etc") == before  # the leftover is gone too
 
+    # With the bundle's version installed there is nothing to do, but a leftover goes all the same.
+    lst.write_text("# pkgfactory install.sh: temporary source for hello-service, removed when it finishes\n")
+    p = run(shell, bundle, "--yes", root=root, path=fake.path, env=fake.env())
+    assert p.returncode == 0 and "Nothing to do" in p.stdout, out(p)
+    assert snapshot(root / "etc") == before
+
+    fake.preinstall("hello-service", "1.0-1")
     lst.write_text("deb http://someone.else/ stable main\n")
     foreign = snapshot(root / "etc")
     p = run(shell, bundle, "--yes", root=root, path=fake.path, env=fake.env())
@@ -1193,7 +1275,8 @@ def test_interrupted_install_cleans_up(shell, bundle, tmp_path, fake):
     fake.with_pms("apt-get", "dpkg", "dpkg-query")
     before = snapshot(root / "etc")
     (tmp_path / "tmpdir").mkdir()
-    e = {"PATH": fake.path, "PKGF_ROOT": str(root), "LANG": "C", "TMPDIR": str(tmp_path / "tmpdir"),
+    e = {"PATH": os.environ["PATH"], "PKGF_PATH": fake.path, "PKGF_ROOT": str(root), "LANG": "C",
+         "TMPDIR": str(tmp_path / "tmpdir"),
          **fake.env(FAKE_SLEEP="3")}
     proc = subprocess.Popen([need(shell), str(bundle / "install.sh"), "--yes"], env=e, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -1229,21 +1312,25 @@ def test_check_only_in_debian_11_with_gpgv_only(bundle, container_engine, debian
     assert "Target: debian-11 (Debian GNU/Linux 11 (bullseye))" in p.stdout, text
 
 
-def build_apt_repo(repo: Path, suite: str, key: Key, work: Path) -> None:
-    """A real signed apt repository holding one tiny package, made the way apt tools make them."""
-    pkg = work / "pkgroot"
+def build_apt_repo(repo: Path, suite: str, key: Key, work: Path, version: str = "1.2.3",
+                   says: str = "hello from the bundle") -> str:
+    """A real signed apt repository holding one tiny package, made the way apt tools make them.
+
+    The package's /usr/bin/hello-service prints ``says``; returns the dpkg arch.
+    """
+    pkg = work / f"pkgroot-{hashlib.sha256((str(repo) + version).encode()).hexdigest()[:8]}"
     (pkg / "DEBIAN").mkdir(parents=True)
     (pkg / "usr/bin").mkdir(parents=True)
-    (pkg / "usr/bin/hello-service").write_text("#!/bin/sh\necho hello from the bundle\n")
+    (pkg / "usr/bin/hello-service").write_text(f"#!/bin/sh\necho {says} {version}\n")
     (pkg / "usr/bin/hello-service").chmod(0o755)
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
     (pkg / "DEBIAN/control").write_text(
-        f"Package: hello-service\nVersion: 1.2.3\nArchitecture: {arch}\nMaintainer: t <t@example.invalid>\n"
+        f"Package: hello-service\nVersion: {version}\nArchitecture: {arch}\nMaintainer: t <t@example.invalid>\n"
         "Description: test package\n")
     pool = repo / "pool/main/h/hello-service"
     pool.mkdir(parents=True)
     subprocess.run([need("dpkg-deb"), "--root-owner-group", "-Zxz", "--build", str(pkg),
-                    str(pool / f"hello-service_1.2.3_{arch}.deb")], check=True, capture_output=True)
+                    str(pool / f"hello-service_{version}_{arch}.deb")], check=True, capture_output=True)
     bdir = repo / f"dists/{suite}/main/binary-{arch}"
     bdir.mkdir(parents=True)
     packages = subprocess.run([need("apt-ftparchive"), "packages", "pool"], cwd=repo, capture_output=True,
@@ -1264,15 +1351,20 @@ def build_apt_repo(repo: Path, suite: str, key: Key, work: Path) -> None:
 
 
 def real_bundle(where: Path, keys, repo_signer: str = "good", target: str = "debian-11",
-                prebuilt: bool = False) -> Path:
+                prebuilt: bool = False, version: str = "1.2.3", name: str = "bundle") -> Path:
     """A bundle with a real apt repository for ``target`` (this host's arch), its Release signed by
-    ``repo_signer``; ``prebuilt``: its package counts as supplied already built."""
+    ``repo_signer``, holding ``version``; ``prebuilt``: its package counts as supplied already built."""
     key = keys["good"]
-    b = where / "bundle"
+    b = where / name
     b.mkdir()
-    arch = build_apt_repo(b / "repos/deb" / target, target, keys[repo_signer], where)
+    arch = build_apt_repo(b / "repos/deb" / target, target, keys[repo_signer], where, version)
     ours = {"amd64": "x86_64", "arm64": "aarch64"}[arch]
-    meta = meta_for(key, targets=[target_meta(tg.get(target), [ours], prebuilt=[ours] if prebuilt else ())])
+    return seal(b, key, meta_for(key, version=version, evr=version,
+                                 targets=[target_meta(tg.get(target), [ours], prebuilt=[ours] if prebuilt else ())]))
+
+
+def seal(b: Path, key: Key, meta: dict) -> Path:
+    """The rest of a bundle around its repositories: install.sh, the keys, SHA256SUMS(.asc)."""
     (b / "install.sh").write_text(render_installer(meta))
     (b / "KEY.asc").write_text(key.asc)
     (b / "KEY.gpg").write_bytes(key.binary)
@@ -1300,7 +1392,7 @@ set -u
 sh "{mnt}/install.sh" --yes --skip-kmod-check; echo "rc1=$?"
 hello-service; echo "run=$?"
 sh "{mnt}/install.sh" --yes --skip-kmod-check >/tmp/second 2>&1; echo "rc2=$?"
-grep -q 'hello-service is already the newest version' /tmp/second && echo already-newest
+grep -q 'Nothing to do: hello-service 1.2.3 is installed already' /tmp/second && echo nothing-to-do
 sh "{mnt}/install.sh" --uninstall --yes; echo "rc3=$?"
 dpkg -s hello-service >/dev/null 2>&1; echo "dpkg-s=$?"
 {APT_STATE} >/tmp/after
@@ -1312,8 +1404,8 @@ ls -A /tmp
     text = p.stdout + p.stderr
     assert "rc1=0" in p.stdout, text
     assert "Signature of SHA256SUMS: good" in p.stdout and "(gpgv)" in p.stdout, text
-    assert "hello from the bundle" in p.stdout and "run=0" in p.stdout, text
-    assert "rc2=0" in p.stdout and "already-newest" in p.stdout, text
+    assert "hello from the bundle 1.2.3" in p.stdout and "run=0" in p.stdout, text
+    assert "rc2=0" in p.stdout and "nothing-to-do" in p.stdout, text
     assert "rc3=0" in p.stdout and "dpkg-s=1" in p.stdout, text
     assert "same-state" in p.stdout, text
     assert "Removed: hello-service" in p.stdout
@@ -1342,11 +1434,11 @@ ls -A /etc/apt/sources.list.d/ | grep . || echo no-sources
 
 # --- a real dnf -----------------------------------------------------------------------
 
-def build_yum_repo(repo: Path, key: Key, work: Path) -> None:
+def build_yum_repo(repo: Path, key: Key, work: Path, version: str = "1.2.3") -> None:
     """A real yum repository: an rpmsign-ed noarch RPM, createrepo_c metadata, repomd.xml.asc."""
-    top = work / "rpmbuild"
-    spec = work / "hello-service.spec"
-    spec.write_text("Name: hello-service\nVersion: 1.2.3\nRelease: 1\nSummary: test\nLicense: MIT\n"
+    top = work / f"rpmbuild-{version}"
+    spec = work / f"hello-service-{version}.spec"
+    spec.write_text(f"Name: hello-service\nVersion: {version}\nRelease: 1\nSummary: test\nLicense: MIT\n"
                     "BuildArch: noarch\nAutoReqProv: no\n%description\ntest package\n%install\n"
                     "mkdir -p %{buildroot}/usr/share/hello-service\n"
                     "echo hello > %{buildroot}/usr/share/hello-service/hello.txt\n"
@@ -1366,41 +1458,46 @@ def build_yum_repo(repo: Path, key: Key, work: Path) -> None:
     key.sign(repo / "repodata/repomd.xml")
 
 
+def real_yum_bundle(where: Path, keys, arch: str, *, repo_signer: str = "good", version: str = "1.2.3") -> Path:
+    """A bundle with a real yum repository for kylin-v10-sp3, its metadata signed by ``repo_signer``."""
+    key = keys["good"]
+    where.mkdir()
+    build_yum_repo(where / "repos/rpm/kylin-v10-sp3" / arch, keys[repo_signer], where.parent, version)
+    return seal(where, key, meta_for(key, version=version, evr=f"{version}-1",
+                                     targets=[target_meta(tg.get("kylin-v10-sp3"), [arch])]))
+
+
+@contextlib.contextmanager
+def dnf_into_installroot(tmp_path: Path):
+    """(PKGF_PATH, installroot): dnf and rpm act on an installroot instead of this machine, the only
+    liberty taken with them."""
+    inst = tmp_path / "installroot"
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "dnf").write_text(f"#!/bin/sh\nexec {need('dnf')} --installroot={inst} --releasever=10 "
+                               f"--setopt=cachedir={tmp_path}/cache \"$@\"\n")
+    (shims / "rpm").write_text(f"#!/bin/sh\nexec {need('rpm')} --root={inst} \"$@\"\n")
+    for s in shims.iterdir():
+        s.chmod(0o755)
+    try:
+        yield f"{shims}:{tools_without(tmp_path, *PM_TOOLS)}", inst
+    finally:
+        # librepo checks repomd.xml.asc through gpgme, which leaves an agent on the cache's keyring.
+        for home in (tmp_path / "cache").rglob("pubring"):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+
+
 @pytest.mark.parametrize("repo_signer,code", [("good", 0), ("other", 7)])
 def test_real_dnf_installs_through_the_script(keys, tmp_path, repo_signer, code):
     """The script's .repo file and dnf arguments, read by a real dnf (into an installroot)."""
     arch = os.uname().machine
     if arch not in tg.get("kylin-v10-sp3").arches:
         pytest.skip(f"no kylin-v10-sp3 edition for {arch}")
-    key = keys["good"]
-    b = tmp_path / "bundle"
-    b.mkdir()
-    build_yum_repo(b / "repos/rpm/kylin-v10-sp3" / arch, keys[repo_signer], tmp_path)
-    meta = meta_for(key, targets=[target_meta(tg.get("kylin-v10-sp3"), [arch])])
-    (b / "install.sh").write_text(render_installer(meta))
-    (b / "KEY.asc").write_text(key.asc)
-    (b / "KEY.gpg").write_bytes(key.binary)
-    (b / "KEY.fingerprint").write_text(key.fpr + "\n")
-    write_sums_and_sign(b, key)
-
+    b = real_yum_bundle(tmp_path / "bundle", keys, arch, repo_signer=repo_signer)
     root = make_root(tmp_path / "root", "kylin-v10-sp3")
-    inst = tmp_path / "installroot"
-    shims = tmp_path / "shims"
-    shims.mkdir()
-    # The only liberty taken with dnf and rpm: they act on an installroot instead of this machine.
-    (shims / "dnf").write_text(f"#!/bin/sh\nexec {need('dnf')} --installroot={inst} --releasever=10 "
-                               f"--setopt=cachedir={tmp_path}/cache \"$@\"\n")
-    (shims / "rpm").write_text(f"#!/bin/sh\nexec {need('rpm')} --root={inst} \"$@\"\n")
-    for s in shims.iterdir():
-        s.chmod(0o755)
-    path = f"{shims}:{tools_without(tmp_path, *PM_TOOLS)}"
     before = snapshot(root / "etc")
-    try:
+    with dnf_into_installroot(tmp_path) as (path, inst):
         _real_dnf_runs(b, root, path, arch, inst, code, before)
-    finally:
-        # librepo checks repomd.xml.asc through gpgme, which leaves an agent on the cache's keyring.
-        for home in (tmp_path / "cache").rglob("pubring"):
-            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
 
 
 def _real_dnf_runs(b: Path, root: Path, path: str, arch: str, inst: Path, code: int, before: dict) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
+from hostpaths_check import host_places, leaks
 from pkgfactory.digest import sha256_file
 from signing_helpers import bundle_inputs, kill_agent, make_key
 
@@ -216,3 +217,9 @@ def test_report_page_marks_the_prebuilt_packages(made):
     b, _ = made
     page = (b / "reports/index.html").read_text()
     assert page.count("prebuilt, supplied as built elsewhere") == 2  # the uos .deb and the kylin .rpm
+
+
+def test_no_build_host_paths_for_the_prebuilt_packages(vendor, made):
+    """Where the prebuilt packages were handed over (--prebuilt DIR) is no business of the site."""
+    b, _ = made
+    assert not leaks(b, host_places(vendor["root"], vendor["pre"]))

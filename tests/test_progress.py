@@ -74,3 +74,35 @@ def test_without_a_terminal_plain_lines_in_the_matrix_order(project, tmp_path):
     assert re.fullmatch(r"  built centos-7/x86_64/hello-service-1\.2\.0-1\.x86_64\.rpm \(\d+\.\ds\)", lines[1])
     assert lines[2] == "debian-12 x86_64 (deb) …"
     assert re.fullmatch(r"  built debian-12/x86_64/hello-service_1\.2\.0-1_amd64\.deb \(\d+\.\ds\)", lines[3])
+
+
+@pytest.mark.parametrize("lines", ["build", "bundle"])
+def test_names_in_the_plain_lines_are_text_not_markup(tmp_path, lines):
+    """Errors, logs and waivers carry file names and project text: printed as they are, never as
+    markup, and without the terminal controls they may hold."""
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from pkgfactory.commands.progress import BuildDisplay
+
+    buf = StringIO()
+    out = Console(file=buf, width=400, force_terminal=False, emoji=False, highlight=False)
+    failed = SimpleNamespace(target="centos-7", arch="x86_64", format="rpm", ok=False, status="build-failed",
+                             error="dist/[/]x: [green]OK[/] \x1b[2J", log="logs/[red]x.log", artifact=None,
+                             waivers=[{"binary": "/usr/bin/[b]", "code": "glibc-too-new", "reason": "[/] :thumbs_up:"}],
+                             from_cache=False, copy_of=None, prebuilt=False, seconds=1.0)
+    built = SimpleNamespace(**{**vars(failed), "target": "debian-12", "ok": True, "status": "built", "error": None,
+                               "artifact": "debian-12/x86_64/[/]_1.deb", "waivers": []})
+    display = BuildDisplay(out, quiet=False, out_dir=tmp_path / "[o]", title="build", lines=lines)
+    with display:
+        display.on_plan([failed, built])
+        for r in (failed, built):
+            display.on_start(r)
+            display.on_done(r)
+    text = buf.getvalue()
+    assert "dist/[/]x: [green]OK[/] \\x1b[2J" in text and "\x1b" not in text, text
+    if lines == "build":
+        assert "[o]/logs/[red]x.log" in text and "/usr/bin/[b] glibc-too-new: [/] :thumbs_up:" in text, text
+        assert "built debian-12/x86_64/[/]_1.deb" in text, text

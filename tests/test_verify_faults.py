@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,6 +234,126 @@ def non_utf8_name(c: Ctx) -> None:
     os.close(fd)
 
 
+def reseal_all(c: Ctx) -> None:
+    """As the key holder re-making the lists: manifest.json's files and SHA256SUMS from what is on disk, signed."""
+    root = c.bundle
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    m = json.loads((root / "manifest.json").read_text())
+    m["files"] = [{"path": n, "sha256": hashlib.sha256((root / n).read_bytes()).hexdigest(),
+                   "size": (root / n).stat().st_size}
+                  for n in names if n not in ("manifest.json", "SHA256SUMS", "SHA256SUMS.asc")]
+    (root / "manifest.json").write_text(json.dumps(m, indent=2) + "\n")
+    lines = [f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}" for n in names
+             if n not in ("SHA256SUMS", "SHA256SUMS.asc")]
+    (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    sign_detached(c.key_home, root / "SHA256SUMS", root / "SHA256SUMS.asc")
+
+
+_RELEASE_HASHES = {"MD5Sum": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+
+
+def signed_apt_change(c: Ctx, changes: dict[str, bytes | None]) -> None:
+    """Index files of the apt repository replaced (None: removed), their Release lines brought up to date,
+    InRelease and Release.gpg signed again by the bundle's own key, and the bundle resealed."""
+    suite = c.bundle / APT
+    out, algo = [], None
+    for line in (suite / "Release").read_text().splitlines():
+        if not line.startswith(" "):
+            algo = _RELEASE_HASHES.get(line.rstrip(":"))
+        elif line.split()[2] in changes:
+            name = line.split()[2]
+            data = changes[name]
+            if data is None:
+                continue
+            line = f" {hashlib.new(algo, data).hexdigest()} {len(data):16d} {name}"
+        out.append(line)
+    for name, data in changes.items():
+        if data is None:
+            (suite / name).unlink()
+        else:
+            (suite / name).write_bytes(data)
+    (suite / "Release").write_text("\n".join(out) + "\n")
+    (suite / "InRelease").unlink()
+    gpg(c.key_home, "--digest-algo", "SHA256", "--clearsign", "-o", str(suite / "InRelease"), str(suite / "Release"))
+    sign_detached(c.key_home, suite / "Release", suite / "Release.gpg")
+    reseal_all(c)
+
+
+def bomb(size: int, kind: str) -> bytes:
+    """``size`` zero bytes compressed: a few hundred KiB that expand without end."""
+    import lzma
+    import zlib
+
+    z = zlib.compressobj(9, wbits=31) if kind == "gz" else lzma.LZMACompressor(preset=0)
+    chunk = bytes(1 << 20)
+    data = b"".join(z.compress(chunk) for _ in range(size >> 20))
+    return data + z.flush()
+
+
+PACKAGES = "main/binary-amd64/Packages"
+
+
+def packages_gz_bomb(c: Ctx) -> None:
+    """A signed 254 KiB Packages.gz that expands to 256 MiB; the Release still states the real Packages' size."""
+    signed_apt_change(c, {f"{PACKAGES}.gz": bomb(256 << 20, "gz")})
+
+
+def packages_xz_bomb_nothing_stated(c: Ctx) -> None:
+    """No uncompressed Packages in the Release to bound it: the limit comes from the compressed size."""
+    signed_apt_change(c, {PACKAGES: None, f"{PACKAGES}.xz": bomb(128 << 20, "xz")})
+
+
+def primary_gz_bomb(c: Ctx) -> None:
+    """primary.xml.gz swapped for a bomb, repomd.xml made to match (its open-size kept) and signed again."""
+    repodata = c.bundle / YUM / "repodata"
+    next(repodata.glob("*-primary.xml.gz")).unlink()
+    data = bomb(256 << 20, "gz")
+    (repodata / "primary.xml.gz").write_bytes(data)
+    repomd = (repodata / "repomd.xml").read_text()
+    start = repomd.index('<data type="primary">')
+    end = repomd.index("</data>", start)
+    block = re.sub(r'href="[^"]*"', 'href="repodata/primary.xml.gz"', repomd[start:end])
+    block = re.sub(r'(<checksum type="sha256">)[0-9a-f]+(</checksum>)',
+                   rf"\g<1>{hashlib.sha256(data).hexdigest()}\g<2>", block)
+    block = re.sub(r"<size>\d+</size>", f"<size>{len(data)}</size>", block)
+    (repodata / "repomd.xml").write_text(repomd[:start] + block + repomd[end:])
+    sign_detached(c.key_home, repodata / "repomd.xml", repodata / "repomd.xml.asc")
+    reseal_all(c)
+
+
+def inrelease_with(before: bytes = b"", after: bytes = b"", replace: tuple[bytes, bytes] | None = None):
+    """Unsigned text around the clearsigned block (or a line changed inside it), the bundle resealed:
+    gpg still finds the signature good; apt refuses the file."""
+    def fault(c: Ctx) -> None:
+        p = c.bundle / APT / "InRelease"
+        data = p.read_bytes()
+        if replace:
+            data = data.replace(*replace, 1)
+        p.write_bytes(before + data + after)
+        reseal_all(c)
+    return fault
+
+
+def deep_tree(c: Ctx) -> None:
+    subprocess.run(["mkdir", "-p", str(c.bundle / ("deep/" + "/".join(["a"] * 1100))), ], check=True)
+
+
+def sparse_instead(name: str, size: int):
+    """A listed file replaced by a sparse one of ``size`` bytes (reading it would take minutes)."""
+    def fault(c: Ctx) -> None:
+        with open(c.bundle / name, "r+b") as f:
+            f.truncate(size)
+    return fault
+
+
+def extra_file(name: str):
+    def fault(c: Ctx) -> None:
+        p = c.bundle / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"unlisted\n")
+    return fault
+
+
 @dataclass(frozen=True)
 class Fault:
     id: str
@@ -294,6 +415,27 @@ FAULTS: list[Fault] = [
           text=True),
     Fault("key-symlink-outside", lambda c: replace_with_symlink_to_outside_copy(c, "KEY.asc"), "KEY.asc"),
     Fault("non-utf8-file-name", non_utf8_name, "\\xff\\xfe-extra.txt", text=True),
+    # Issue 9: names are data, never markup or terminal control.
+    Fault("name-closing-markup", extra_file("[/]"), "[/]", text=True),
+    Fault("name-that-is-markup", extra_file("[green]OK[/]"), "[green]OK[/]", text=True),
+    Fault("name-that-is-an-emoji-code", extra_file(":thumbs_up:"), ":thumbs_up:", text=True),
+    Fault("name-with-terminal-escape", extra_file("\x1b[31mred"), "\\x1b[31mred", text=True),
+    # Issue 9: bounded work.
+    Fault("tree-1100-levels-deep", deep_tree, "deep/" + "/".join(["a"] * 31), text=True),
+    Fault("sparse-64-gib-listed-file", sparse_instead("README.txt", 64 << 30), "README.txt"),
+    Fault("sparse-64-gib-deb", sparse_instead("repos/deb/debian-12/pool/main/h/hello-service/"
+                                             "hello-service_1.2.0-1_amd64.deb", 64 << 30),
+          "repos/deb/debian-12/pool/main/h/hello-service/hello-service_1.2.0-1_amd64.deb"),
+    Fault("packages-gz-bomb-signed", packages_gz_bomb, f"{APT}/{PACKAGES}.gz"),
+    Fault("packages-xz-bomb-nothing-stated", packages_xz_bomb_nothing_stated, f"{APT}/{PACKAGES}.xz"),
+    Fault("primary-gz-bomb-signed", primary_gz_bomb, f"{YUM}/repodata/primary.xml.gz"),
+    # Issue 9: InRelease as apt reads it.
+    Fault("inrelease-unsigned-text-before", inrelease_with(before=b"Origin: evil\nSuite: evil\n\n"),
+          f"{APT}/InRelease"),
+    Fault("inrelease-unsigned-text-after", inrelease_with(after=b"Packages-Extra: evil\n"), f"{APT}/InRelease"),
+    Fault("inrelease-empty-line-after", inrelease_with(after=b"\n"), f"{APT}/InRelease"),
+    Fault("inrelease-dash-armor-header", inrelease_with(replace=(b"Hash: SHA256\n", b"Hash: SHA256\n-Evil: 1\n")),
+          f"{APT}/InRelease"),
 ]
 
 # Arguments that are no bundle directory at all: exit 2, one line, no report.
@@ -398,7 +540,9 @@ def ctx(made, tmp_path):
     shutil.copytree(bundle, dest, symlinks=True)
     shutil.copyfile(bundle.parent / f"{bundle.name}.tar", dest.parent / f"{bundle.name}.tar")
     (tmp_path / "scratch").mkdir()
-    return Ctx(dest, home, other, tmp_path / "scratch"), fpr
+    yield Ctx(dest, home, other, tmp_path / "scratch"), fpr
+    # rm, not shutil.rmtree: a tree 1100 levels deep is past Python's recursion limit.
+    subprocess.run(["rm", "-rf", str(tmp_path / "b")])
 
 
 pytestmark = pytest.mark.container
@@ -435,3 +579,55 @@ def test_not_a_directory_is_exit_2_in_one_line(ctx, kind):
         # click's own usage error (a file given for BUNDLE) spends a few lines on usage; the error is the last.
         last = p.stderr.strip().splitlines()[-1]
         assert str(arg) in last and ("error" in last.lower()), p.stderr
+
+
+def test_new_cases_are_counted():
+    """Issue 9's verify cases are in the table bench/reliability.py counts."""
+    ids = {f.id for f in FAULTS}
+    assert {"name-closing-markup", "tree-1100-levels-deep", "sparse-64-gib-listed-file", "packages-gz-bomb-signed",
+            "primary-gz-bomb-signed", "inrelease-unsigned-text-before", "inrelease-unsigned-text-after"} <= ids
+
+
+@pytest.mark.parametrize("value", ["", " ", "0", "not-a-fingerprint", "A" * 39, "G" * 40, "A" * 41, "0x" + "A" * 40])
+def test_empty_or_malformed_fingerprint_is_bad_input(ctx, value):
+    """--fingerprint "" is what an unset variable in an auditor's script gives: exit 2, never a pass."""
+    c, _ = ctx
+    for extra in ((), ("--json",)):
+        p = verify(c.bundle, value, *extra)
+        assert p.returncode == 2, (value, p.stdout, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1 and "--fingerprint" in p.stderr
+        if extra:
+            # With --json the refusal is a JSON error on stdout as well, never a report.
+            err = json.loads(p.stdout)["error"]
+            assert err["code"] == "bad-input" and err["exit_code"] == 2 and "--fingerprint" in err["message"]
+        else:
+            assert p.stdout == ""
+
+
+def test_spaces_and_case_in_a_fingerprint_are_fine(ctx):
+    c, fpr = ctx
+    spaced = " ".join(fpr[i:i + 4] for i in range(0, len(fpr), 4)).lower()
+    assert verify(c.bundle, spaced, "--json").returncode == 0
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pkgfactory", "verify", *args], capture_output=True, text=True,
+                          env=_ENV, timeout=TIMEOUT)
+
+
+def test_without_fingerprint_the_origin_is_not_established(ctx):
+    c, fpr = ctx
+    p = _run(str(c.bundle), "--json")
+    assert p.returncode == 3, p.stdout + p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["consistent"] and not doc["ok"] and doc["origin"] == "not established" and doc["fingerprint"] == fpr
+    p = _run(str(c.bundle))
+    assert p.returncode == 3 and "ORIGIN NOT ESTABLISHED" in p.stdout and "OK " not in p.stdout, p.stdout
+    p = _run(str(c.bundle), "--accept-bundled-key", "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["origin"] == "bundled key accepted", p.stdout
+    p = _run(str(c.bundle), "--accept-bundled-key", "--fingerprint", fpr)
+    assert p.returncode == 2 and "give one" in p.stderr
+    # A tampered bundle is exit 1 whatever the origin.
+    (c.bundle / "README.txt").write_text("changed\n")
+    assert _run(str(c.bundle), "--accept-bundled-key").returncode == 1
+    assert _run(str(c.bundle)).returncode == 1

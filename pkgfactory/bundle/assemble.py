@@ -23,10 +23,12 @@ from pathlib import Path
 
 from pkgfactory import __version__, output_guard
 from pkgfactory.build import BuildReport, build_planned, compile_defaults, select_build
+from pkgfactory.bundle.hostpaths import compile_labels, relative_paths
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.bundle.repos import make_repos
+from pkgfactory.compile import cache as compile_cache
 from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
@@ -37,6 +39,7 @@ from pkgfactory.prebuilt import find_prebuilt
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
 from pkgfactory.sign.cache import signature_cache
+from pkgfactory.targets import user_dirs
 from pkgfactory.verify import verify_bundle
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, walk_files
 
@@ -111,12 +114,12 @@ def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
             (stage / "sbom" / f"{Path(binary.dest).name}-{arch}.cdx.json").write_text(text)
 
 
-def _reports(stage: Path, report: BuildReport) -> None:
+def _reports(stage: Path, report: BuildReport, delivered) -> None:
     (stage / "reports").mkdir()
-    (stage / "reports" / "build-report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    (stage / "reports" / "build-report.json").write_text(json.dumps(delivered(report.to_dict()), indent=2) + "\n")
     checks = [{"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
               for r in report.results]
-    (stage / "reports" / "check-report.json").write_text(json.dumps(checks, indent=2) + "\n")
+    (stage / "reports" / "check-report.json").write_text(json.dumps(delivered(checks), indent=2) + "\n")
 
 
 def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
@@ -137,6 +140,7 @@ def _bundle_meta(report: BuildReport, fingerprint: str) -> dict:
     return {
         "name": project.package.name,
         "version": f"{project.package.version}-{project.package.release}",
+        "evr": project.package.evr,
         "packages": [project.package.name],
         "fingerprint": fingerprint,
         "kernel": {"min": k.min, "max": k.max},
@@ -158,7 +162,7 @@ def _readme_meta(report: BuildReport, meta: dict) -> dict:
             "uos": having("deb_signature", "uos-verifysign"), "kysec": having("exec_control", "kysec")}
 
 
-def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int) -> dict:
+def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprint: str, sde: int, delivered) -> dict:
     files, odd = walk_files(stage)
     if odd:
         raise PkgfError(f"bundle staging holds non-regular files: {', '.join(odd)}")
@@ -175,8 +179,8 @@ def _manifest(stage: Path, report: BuildReport, packages: list[dict], fingerprin
         "targets": sorted({r.target for r in report.results}),
         "arches": sorted({r.arch for r in report.results}),
         "packages": packages,
-        "checks": [{"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
-                   for r in report.results],
+        "checks": delivered([{"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
+                             for r in report.results]),
         "tool_versions": report.tool_versions,
         "builder": report.builder,
         "files": [{"path": f, "sha256": sha256_file(stage / f), "size": (stage / f).stat().st_size}
@@ -190,17 +194,33 @@ def _sums(stage: Path) -> None:
     (stage / SUMS).write_text("\n".join(lines) + "\n")
 
 
+def _normalise_modes(stage: Path) -> None:
+    """0644 files, 0755 directories and install.sh, whatever umask the bundle was made under
+    (under umask 000 every file came out world-writable)."""
+    os.chmod(stage, 0o755)
+    for dirpath, dirnames, filenames in os.walk(stage):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    os.chmod(stage / "install.sh", 0o755)
+
+
 def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
-    """Deterministic tar: sorted names, one owner, one mtime; so two runs give the same archive."""
+    """Deterministic tar: sorted names, one owner, one mtime, the modes of _normalise_modes;
+    so two runs give the same archive."""
     def norm(ti: tarfile.TarInfo) -> tarfile.TarInfo:
         ti.uid = ti.gid = 0
         ti.uname = ti.gname = "root"
         ti.mtime = sde
+        ti.mode = 0o755 if ti.isdir() or ti.name == f"{name}/install.sh" else 0o644
         return ti
 
     tmp = dest.with_name(f".{name}.tar.part-{os.getpid()}")
     files, _ = walk_files(stage)
-    dirs = sorted({str(Path(f).parent) for f in files} - {"."}, key=lambda d: (d.count("/"), d))
+    # Every directory, the ones holding only directories too: tar would make those with the
+    # extracting user's umask and owner.
+    dirs = sorted({str(a) for f in files for a in Path(f).parents} - {"."}, key=lambda d: (d.count("/"), d))
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(stage, arcname=name, recursive=False, filter=norm)
         for d in dirs:
@@ -299,18 +319,21 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
             say("sbom and reports")
             _sboms(stage, report, sde)
-            _reports(stage, report)
+            delivered = relative_paths(project.path.parent, [sources_root, *user_dirs(targets_dirs)],
+                                       {compile_cache.root(): "<compile cache>", prebuilt: "<prebuilt>",
+                                        **compile_labels(project.compile_report)})
+            _reports(stage, report, delivered)
             meta = _bundle_meta(report, signer.fingerprint)
             (stage / "install.sh").write_text(render_installer(meta))
-            os.chmod(stage / "install.sh", 0o755)
             (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
             write_page(stage, report, packages, signer.fingerprint, meta, log, rpm_checks=rpm_checks)
-            manifest = _manifest(stage, report, packages, signer.fingerprint, sde)
+            manifest = _manifest(stage, report, packages, signer.fingerprint, sde, delivered)
             (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             _sums(stage)
             # Never reused: SHA256SUMS lists manifest.json, whose "created" is this run's.
             signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG, reuse=False)
             signatures = {"made": signer.signed, "reused": signer.reused}
+            _normalise_modes(stage)
             fpr = signer.fingerprint
         say("self-verify")
         check = verify_bundle(stage, fpr, log=log)

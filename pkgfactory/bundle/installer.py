@@ -17,6 +17,11 @@ quotes, ``$(...)``, backticks, spaces — stays inert data.
                                 # /etc/yum.repos.d/pkgfactory-<slug>.repo (repo id
                                 # pkgfactory-<slug>), /var/log/pkgfactory-install-<slug>.log
       "version": str,           # shown to the user; one line
+      "evr": str,               # what every package of "packages" is, exactly:
+                                # [epoch:]version-release as dpkg and rpm compare it
+                                # (pkgfactory.project.model.Package.evr); install.sh
+                                # compares the installed version with it and
+                                # installs exactly it
       "packages": [str, ...],   # package names to install / uninstall, non-empty,
                                 # each ^[A-Za-z0-9][A-Za-z0-9._+-]*$
       "fingerprint": str,       # the signing key's primary fingerprint, 40 (v4) or
@@ -82,6 +87,7 @@ from functools import lru_cache
 from jinja2.exceptions import TemplateRuntimeError
 
 from pkgfactory.errors import InputError
+from pkgfactory.project.rules import FULL_VERSION
 from pkgfactory.render.env import environment, render
 from pkgfactory.render.escape import _one_line
 from pkgfactory.targets import DATA_DIR, FAMILIES, KNOWN_ARCHES, policies
@@ -97,7 +103,7 @@ _GLIBC = re.compile(r"^[0-9]+(?:\.[0-9]+)*$")
 _DEB_ARCH = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FPR = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
 
-_TOP_KEYS = {"name", "version", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
+_TOP_KEYS = {"name", "version", "evr", "packages", "fingerprint", "kernel", "kernel_modules", "targets"}
 _TARGET_KEYS = {"id", "name", "family", "suite", "glibc", "identify", "arches", "policy"}
 _ARCH_KEYS = {"name", "deb_arch", "glibc", "prebuilt", "binaries"}
 _BINARY_KEYS = {"path", "glibc"}
@@ -108,6 +114,11 @@ def exit_codes() -> tuple[dict, ...]:
     """install.sh's exit codes, in order: code, name (EX_<name>; none for signal exits), en, zh."""
     with open(DATA_DIR / "install_exit_codes.toml", "rb") as f:
         return tuple({"name": "", **e} for e in tomllib.load(f)["code"])
+
+
+def exit_code_names() -> dict[str, int]:
+    """NAME -> code, for text that names one code (README.txt: "exit {{ ex.POLICY }}")."""
+    return {e["name"]: e["code"] for e in exit_codes() if e["name"]}
 
 
 def slug(name: str) -> str:
@@ -190,7 +201,7 @@ def _text(value, where: str) -> str:
 
 
 def _match(value, pattern: re.Pattern, where: str, what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         _fail(where, f"{value!r} is not {what}")
     return value
 
@@ -347,6 +358,7 @@ def _context(meta) -> dict:
     return {
         "name": name,
         "version": _text(meta["version"], "version"),
+        "evr": _match(meta["evr"], FULL_VERSION, "evr", "[epoch:]version-release"),
         "slug": s,
         "repo_id": f"pkgfactory-{s}",
         "packages": packages,
@@ -357,4 +369,6 @@ def _context(meta) -> dict:
         "target_ids": ids,
         "targets": targets,
         "exit_codes": exit_codes(),
+        # By name, for the one exit that runs before the EX_ variables exist (textmode.sh.j2).
+        "ex": exit_code_names(),
     }

@@ -17,6 +17,8 @@ import json
 from pathlib import Path, PurePosixPath
 
 from pkgfactory import __version__
+from pkgfactory.check.matrix import FAIL, PASS, WARN, from_checks
+from pkgfactory.check.rules import ERROR
 from pkgfactory.digest import sha256_file
 from pkgfactory.render.env import environment, render
 from pkgfactory.sbom import PROP as SBOM_PROP
@@ -29,26 +31,29 @@ PAGE = "reports/index.html"
 SBOM_GO_VERSION = SBOM_PROP + "version"
 # A cell's mark, worst last: the page shows the worst of the binaries in it.
 MARKS = ("ok", "warn", "fail")
+_MARK = {PASS: "ok", WARN: "warn", FAIL: "fail"}
 
 
 def verdict_cells(results) -> dict[tuple[str, str], dict]:
     """(target, arch) -> {"mark": ok|warn|fail, "binaries": [{binary, mark, codes}]}, from the build's checks.
 
-    ✘ an unwaived error (or a package that was not built), ⚠ warnings or
-    waived errors, ✔ no finding at all.
+    The verdicts are pkgfactory.check.matrix's (the model `pkgfactory check`
+    prints): ✘ an unwaived error (or a package that was not built), ⚠ warnings
+    or waived errors, ✔ no finding at all.
     """
+    matrix = from_checks({"target": r.target, "arch": r.arch, "checks": r.checks, "waivers": r.waivers}
+                         for r in results)
     cells = {}
     for r in results:
-        waived = {(w["binary"], w["code"]) for w in r.waivers}
         binaries = []
-        for check in r.checks:
-            codes, mark = [], "ok"
-            for f in check["findings"]:
-                is_waived = f["severity"] == "error" and (check["binary"], f["code"]) in waived
-                level = "fail" if f["severity"] == "error" and not is_waived else "warn"
-                mark = max(mark, level, key=MARKS.index)
-                codes.append({"code": f["code"], "level": level, "waived": is_waived})
-            binaries.append({"binary": check["binary"], "mark": mark, "codes": codes})
+        for row in matrix.rows:
+            cell = matrix.cell(row, r.target)
+            if cell is None or row.arch != r.arch:
+                continue
+            errors = {f.code for f in cell.findings if f.severity == ERROR}
+            codes = [{"code": code, "level": "fail" if code in errors and code not in cell.waived else "warn",
+                      "waived": code in errors and code in cell.waived} for code in cell.codes]
+            binaries.append({"binary": row.binary, "mark": _MARK[cell.status], "codes": codes})
         worst = max([b["mark"] for b in binaries] + ["ok" if r.ok else "fail"], key=MARKS.index)
         cells[(r.target, r.arch)] = {"mark": worst, "binaries": binaries, "status": r.status}
     return cells

@@ -5,6 +5,8 @@ import sys
 
 import click
 
+from pkgfactory.printable import printable
+
 targets_dir_option = click.option(
     "--targets-dir", "targets_dirs", multiple=True, metavar="DIR",
     help="Extra directory of target profile files (repeatable; also PKGF_TARGETS_DIR).")
@@ -27,8 +29,19 @@ def emit_json(data) -> None:
 def console():
     from rich.console import Console  # imported when output is drawn: --json runs never need rich
 
-    # Wide enough that paths and fix messages wrap rather than get cut in CI logs.
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False)
+    # Wide enough that paths and fix messages wrap rather than get cut in CI logs. No
+    # emoji codes: ":thumbs_up:" in a file name is text.
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120, highlight=False, emoji=False)
+
+
+def text(*parts):
+    """One rich Text from parts: a (words, style) pair is our own words, styled; any other part
+    is data (a name, a path, a message naming one) and is shown as it is, never read as markup
+    ("[/]" in a file name crashed the output, "[green]OK[/]" printed a green OK) and with its
+    control characters as \\xNN."""
+    from rich.text import Text
+
+    return Text.assemble(*(p if isinstance(p, tuple) else printable(str(p)) for p in parts))
 
 
 class ArchType(click.ParamType):

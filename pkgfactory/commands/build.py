@@ -8,7 +8,7 @@ import click
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
 from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
-                                        targets_dir_option, trust_templates_option)
+                                        targets_dir_option, text, trust_templates_option)
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
 from pkgfactory.engine import ENGINES
@@ -88,7 +88,7 @@ def build(project_file, target_ids, arches, out_dir, force, builder, engine, ima
             table.add_column(col)
         for r in report.results:
             colour = "green" if r.ok else "red"
-            table.add_row(r.target, r.arch, r.format, f"[{colour}]{r.status}[/]", r.artifact or "-")
+            table.add_row(r.target, r.arch, r.format, text((r.status, colour)), text(r.artifact or "-"))
         out.print(table)
-        out.print(f"report: {Path(out_dir) / REPORT_NAME}")
+        out.print(text("report: ", Path(out_dir) / REPORT_NAME))
     sys.exit(0 if report.ok else 1)

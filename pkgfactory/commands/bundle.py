@@ -7,7 +7,7 @@ import click
 
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
-from pkgfactory.commands._common import console, emit_json
+from pkgfactory.commands._common import console, emit_json, text
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
@@ -51,6 +51,6 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
                    "fingerprint": result.fingerprint, "files": result.files, "signatures": result.signatures,
                    "build": result.build.to_dict()})
     else:
-        out.print(f"[green]bundle[/] {result.directory} ({result.files} files) and {result.archive}")
+        out.print(text(("bundle", "green"), " ", result.directory, f" ({result.files} files) and ", result.archive))
         out.print(f"signing key fingerprint: [bold]{result.fingerprint}[/] — send it to the site separately")
     sys.exit(0)

@@ -4,12 +4,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from pkgfactory import targets
 from pkgfactory.check.matrix import FAIL, Matrix, check_matrix
-from pkgfactory.commands._common import ARCH, console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands._common import ARCH, console, emit_json, json_option, targets_dir_option, text
 from pkgfactory.inspect import inspect_files
 
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
@@ -44,15 +43,15 @@ def check(binaries, target_ids, arch, as_json, targets_dirs):
 def _print_list(matrix: Matrix, profile) -> None:
     out = console()
     for cell in matrix.ordered_cells():
-        status = "[red]FAIL[/]" if cell.status == FAIL else "[green]OK[/]"
-        out.print(f"{status} {escape(cell.row.binary)} ({cell.row.arch}) on {profile.id}: {escape(profile.name)}")
+        status = ("FAIL", "red") if cell.status == FAIL else ("OK", "green")
+        out.print(text(status, " ", cell.row.binary, f" ({cell.row.arch}) on {profile.id}: ", profile.name))
         _print_findings(out, cell)
 
 
 def _print_findings(out, cell) -> None:
     for f in cell.findings:
         colour = "red" if f.severity == "error" else "yellow"
-        out.print(f"  [{colour}]{f.severity}[/] [bold]{f.code}[/]: {escape(f.message)}")
+        out.print(text("  ", (f.severity, colour), " ", (f.code, "bold"), ": ", f.message))
 
 
 def _labels(matrix: Matrix) -> dict:
@@ -68,19 +67,18 @@ def _print_matrix(matrix: Matrix) -> None:
     table = Table(title="pkgfactory check", title_justify="left")
     table.add_column("target")
     for r in matrix.rows:
-        table.add_column(f"{escape(labels[r])}\n{r.arch}", overflow="fold")
+        table.add_column(text(labels[r], (f"\n{r.arch}", "")), overflow="fold")
     for col in matrix.columns:
-        row = [col.target]
+        row = [text(col.target)]
         for r in matrix.rows:
             cell = matrix.cell(r, col.target)
-            text = " ".join([cell.symbol, *cell.codes])
-            row.append(f"[{_COLOUR[cell.status]}]{text}[/]")
+            row.append(text((" ".join([cell.symbol, *cell.codes]), _COLOUR[cell.status])))
         table.add_row(*row)
     out.print(table)
     counts = matrix.counts()
     out.print(f"{counts['pass']} pass, {counts['warn']} with warnings, {counts['fail']} fail")
     for cell in matrix.ordered_cells():
         if cell.findings:
-            out.print(f"\n[{_COLOUR[cell.status]}]{cell.symbol}[/] [bold]{cell.target}[/]: "
-                      f"{escape(cell.row.binary)} ({cell.row.arch})")
+            out.print(text("\n", (cell.symbol, _COLOUR[cell.status]), " ", (cell.target, "bold"), ": ",
+                           cell.row.binary, f" ({cell.row.arch})"))
             _print_findings(out, cell)

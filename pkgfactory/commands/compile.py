@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from pkgfactory.build import select, write_atomic
-from pkgfactory.commands._common import ARCH, console, emit_json, json_option, sources_root_option, targets_dir_option
+from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option, targets_dir_option,
+                                        text)
 from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
@@ -20,13 +21,13 @@ from pkgfactory.project import load, resolve_targets
 REPORT_NAME = "compile-report.json"
 
 
-def compile_line(rec: dict) -> str:
+def compile_line(rec: dict):
     """One line per compiled binary and arch, for compile, build and bundle alike."""
     cpu = "".join(f" {k}={v}" for k, v in rec["floor"]["cpu"].items())
     libc = f"cgo, glibc {rec['floor']['glibc']}" if rec["cgo"] else "static"
-    how = "[green]cached[/]" if rec["cache"] == "hit" else f"[green]compiled[/] in {rec['seconds']:.1f}s"
-    return (f"  {rec['name']} {rec['arch']}: {how} ({rec['go_version']} GOARCH={rec['goarch']}{cpu}, {libc}; "
-            f"{len(rec['targets'])} target(s))")
+    how = [("cached", "green")] if rec["cache"] == "hit" else [("compiled", "green"), f" in {rec['seconds']:.1f}s"]
+    return text(f"  {rec['name']} {rec['arch']}: ", *how,
+                f" ({rec['go_version']} GOARCH={rec['goarch']}{cpu}, {libc}; {len(rec['targets'])} target(s))")
 
 
 class Progress:
@@ -41,7 +42,7 @@ class Progress:
 
     def start(self, info: dict) -> None:
         if not self.quiet and not self.verbose and info["cache"] == "miss":
-            self.status = self.out.status(f"compiling {info['name']} {info['arch']} …")
+            self.status = self.out.status(text(f"compiling {info['name']} {info['arch']} …"))
             self.status.start()
 
     def done(self, rec: dict) -> None:
@@ -91,7 +92,7 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
     if as_json:
         emit_json(doc)
     else:
-        progress.out.print(f"binaries in {out}, report: {out / REPORT_NAME}")
+        progress.out.print(text("binaries in ", out, ", report: ", out / REPORT_NAME))
     sys.exit(0)
 
 

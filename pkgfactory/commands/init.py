@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option, text
 from pkgfactory.errors import InputError
 from pkgfactory.init import draft_from_binaries, draft_from_nfpm, output_path, write_draft
 
@@ -55,13 +55,13 @@ def init(binaries, name, nfpm, nfpm_id, output, force, as_json, targets_dirs):
                    "notes": d.notes, "sources_missing": written.sources_missing})
         return
     out = console()
-    out.print(f"[green]wrote[/] {written.path}")
-    out.print(f"  targets: {', '.join(d.data['build']['targets'])}")
+    out.print(text(("wrote", "green"), " ", written.path))
+    out.print(text("  targets: ", ", ".join(d.data["build"]["targets"])))
     for t, why in d.excluded_targets:
-        out.print(f"  [yellow]left out[/] {t}: {why}")
+        out.print(text("  ", ("left out", "yellow"), " ", t, ": ", why))
     if d.fill_in:
-        out.print(f"  [bold]fill in[/] before a delivery: {', '.join(dict.fromkeys(k for k, _ in d.fill_in))}")
+        out.print(text("  ", ("fill in", "bold"), " before a delivery: ", ", ".join(dict.fromkeys(k for k, _ in d.fill_in))))
     if d.not_carried:
-        out.print(f"  [yellow]not carried over[/]: {len(d.not_carried)} item(s), listed at the top of the file")
+        out.print(text("  ", ("not carried over", "yellow"), f": {len(d.not_carried)} item(s), listed at the top of the file"))
     if written.sources_missing:
-        out.print(f"  sources not in place yet: {written.sources_missing}")
+        out.print(text("  sources not in place yet: ", written.sources_missing))

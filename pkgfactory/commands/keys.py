@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
-from pkgfactory.commands._common import console, emit_json, json_option
+from pkgfactory.commands._common import console, emit_json, json_option, text
 from pkgfactory.errors import InputError
 from pkgfactory.keys import ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_KEYS_DIR, KeyInfo, Keyring, generate_key
 from pkgfactory.keys.passphrase import ENV_VAR, from_file_or_env, have_terminal, prompt
@@ -128,11 +127,11 @@ def list_(keys_dir, as_json):
     # One block per key, its fingerprint alone on the first line: that is what the site compares
     # against the delivery note, and a table column would fold it on an 80-column terminal.
     out = console()
-    out.print(f"Keys in {escape(str(Path(keys_dir).absolute()))}")
+    out.print(text("Keys in ", Path(keys_dir).absolute()))
     for k in found:
         out.print()
         out.print(f"[bold]{k.fingerprint}[/]", no_wrap=True, overflow="ignore")
-        out.print(f"  uid      {escape(k.uid)}")
+        out.print(text("  uid      ", k.uid))
         kind = "secret (can sign)" if k.secret else "public only"
         out.print(f"  key      {_algo(k)} {k.bits}, {kind}, expires {_expires(k)}")
 

@@ -12,11 +12,17 @@ import threading
 import time
 from pathlib import Path
 
+from rich.markup import escape
+
+from pkgfactory.commands._common import text
+from pkgfactory.printable import printable
+
 _STEP_TEXT = {"cache": "looking in the package cache", "build": "building", "check": "checking the package"}
 
 
 def _label(r) -> str:
-    return f"{r.target} {r.arch} ({r.format})"
+    # The live rows' descriptions are format strings rich reads as markup: the data is escaped.
+    return escape(printable(f"{r.target} {r.arch} ({r.format})"))
 
 
 class BuildDisplay:
@@ -78,8 +84,8 @@ class BuildDisplay:
     def on_done(self, r) -> None:
         key = (r.target, r.arch)
         if self._progress is not None and key in self._rows:
-            how = " (cached)" if r.from_cache else (f" (copy of {r.copy_of})" if r.copy_of else "")
-            step = f"[green]built{how}" if r.ok else f"[red]{r.status}"
+            how = " (cached)" if r.from_cache else (f" (copy of {escape(printable(r.copy_of))})" if r.copy_of else "")
+            step = f"[green]built{how}" if r.ok else f"[red]{escape(r.status)}"
             self._progress.update(self._rows[key], completed=1, step=step)
             self._progress.stop_task(self._rows[key])
             self._progress.advance(self._overall)
@@ -100,16 +106,20 @@ class BuildDisplay:
                     self.out.print(line)
 
     def _lines(self, r):
+        # Text, never markup: errors, artifacts and waivers carry file names and project text.
         how = " from the package cache" if r.from_cache else (f", copy of {r.copy_of}'s build" if r.copy_of else "")
         if self.lines == "bundle":
-            built = "[green]prebuilt, taken as supplied[/]" if r.prebuilt else f"[green]built[/]{how}"
-            status = built if r.ok else f"[red]{r.status}[/]: {r.error}"
-            yield f"  {r.target} {r.arch}: {status}"
+            if not r.ok:
+                yield text(f"  {r.target} {r.arch}: ", (r.status, "red"), ": ", r.error)
+            elif r.prebuilt:
+                yield text(f"  {r.target} {r.arch}: ", ("prebuilt, taken as supplied", "green"))
+            else:
+                yield text(f"  {r.target} {r.arch}: ", ("built", "green"), how)
             return
-        yield f"[bold]{r.target}[/] {r.arch} ({r.format}) …"
+        yield text((r.target, "bold"), f" {r.arch} ({r.format}) …")
         if r.ok:
-            yield f"  [green]built[/] {r.artifact} ({r.seconds:.1f}s{how})"
+            yield text("  ", ("built", "green"), " ", r.artifact, f" ({r.seconds:.1f}s{how})")
         else:
-            yield f"  [red]{r.status}[/]: {r.error} (log: {self.out_dir / r.log})"
+            yield text("  ", (r.status, "red"), ": ", r.error, " (log: ", self.out_dir / r.log, ")")
         for w in r.waivers:
-            yield f"  [yellow]waived[/] {w['binary']} {w['code']}: {w['reason']}"
+            yield text("  ", ("waived", "yellow"), " ", w["binary"], f" {w['code']}: ", w["reason"])

@@ -4,7 +4,7 @@ import click
 from rich.table import Table
 
 from pkgfactory import targets as tg
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option
+from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option, text
 from pkgfactory.targets import policies
 
 
@@ -26,7 +26,7 @@ def list_targets(as_json, targets_dirs):
     for col in ("id", "name", "family", "glibc", "kernel", "arches"):
         table.add_column(col, overflow="fold")
     for p in profiles:
-        table.add_row(p.id, p.name, p.family, p.glibc, p.kernel, ", ".join(p.arches))
+        table.add_row(*(text(v) for v in (p.id, p.name, p.family, p.glibc, p.kernel, ", ".join(p.arches))))
     console().print(table)
 
 
@@ -53,17 +53,17 @@ def _kv_table(title: str, rows) -> Table:
     t.add_column(style="bold")
     t.add_column(overflow="fold")
     for key, value in rows:
-        t.add_row(str(key), value if isinstance(value, str) else ", ".join(map(str, value)))
+        t.add_row(text(key), text(value if isinstance(value, str) else ", ".join(map(str, value))))
     return t
 
 
 def _print_profile(p: tg.Profile) -> None:
     out = console()
-    out.print(f"[bold]{p.id}[/bold]  {p.name}  ({p.family}, init {p.init})")
+    out.print(text((p.id, "bold"), "  ", p.name, f"  ({p.family}, init {p.init})"))
     # Paths and notes are data, not rich markup: a '[' in them must print as is.
-    out.print(f"source: {p.path}", markup=False)
+    out.print(text("source: ", p.path))
     if p.notes:
-        out.print(f"notes: {p.notes}", markup=False)
+        out.print(text("notes: ", p.notes))
     out.print(_kv_table("Versions", p.versions.items()))
     out.print(_arches_table(p))
     out.print(_kv_table("Identify (/etc/os-release globs)", p.identify.items()))

@@ -37,17 +37,37 @@ def is_sha256(text) -> bool:
     return isinstance(text, str) and bool(_HEX64.match(text))
 
 
-def walk_files(root: Path) -> tuple[list[str], list[str]]:
-    """(regular files, other entries such as symlinks/FIFOs) below root, as relative POSIX paths."""
-    files, odd = [], []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in list(dirnames):
-            full = Path(dirpath) / name
-            if full.is_symlink():
-                odd.append(full.relative_to(root).as_posix())
-                dirnames.remove(name)
-        for name in filenames:
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            (files if full.is_file() and not full.is_symlink() else odd).append(rel)
-    return sorted(files), sorted(odd)
+# Deeper than any bundle pkgfactory writes (repos/deb/<t>/pool/main/h/<name>/x.deb is 7):
+# a walk stops there, so a hostile tree costs neither recursion nor endless paths.
+MAX_DEPTH = 32
+
+
+def walk_files(root: Path) -> tuple[list[str], dict[str, str]]:
+    """(regular files, {other entry: what it is}) below root, as relative POSIX paths.
+
+    Nothing is followed or opened: symlinks, FIFOs and devices are reported,
+    and directories nested deeper than MAX_DEPTH are reported, not entered.
+    Iterative, so depth costs no recursion.
+    """
+    files: list[str] = []
+    odd: dict[str, str] = {}
+    stack = [(Path(root), 0)]
+    while stack:
+        here, depth = stack.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as e:
+            odd[here.relative_to(root).as_posix()] = f"directory cannot be read: {e.strerror}"
+            continue
+        for entry in entries:
+            rel = Path(entry.path).relative_to(root).as_posix()
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 >= MAX_DEPTH:
+                    odd[rel] = f"directories nested deeper than {MAX_DEPTH} levels: not entered"
+                else:
+                    stack.append((Path(entry.path), depth + 1))
+            elif entry.is_file(follow_symlinks=False):
+                files.append(rel)
+            else:
+                odd[rel] = "not a regular file (symlink or special file) in the bundle"
+    return sorted(files), dict(sorted(odd.items()))

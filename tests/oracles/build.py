@@ -86,12 +86,21 @@ def mapping() -> dict[str, dict]:
     return targets
 
 
-def _origin_checkout() -> Path | None:
-    """The local repository this one was cloned from (``git clone . /tmp/fresh``), if any."""
+def _origin_checkouts() -> list[Path]:
+    """The local checkouts this one comes from: the main working tree of a ``git worktree``
+    (which shares its repository), and the repository a clone was made from
+    (``git clone . /tmp/fresh``)."""
+    found = []
+    common = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                            capture_output=True, text=True)
+    if common.returncode == 0 and common.stdout.strip():
+        found.append(Path(common.stdout.strip()).parent)
     proc = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
                           capture_output=True, text=True)
     url = proc.stdout.strip().removeprefix("file://")
-    return Path(url) if proc.returncode == 0 and url.startswith("/") else None
+    if proc.returncode == 0 and url.startswith("/"):
+        found.append(Path(url))
+    return found
 
 
 def archives_dir() -> Path:
@@ -101,10 +110,8 @@ def archives_dir() -> Path:
     else:
         # ../shared/oracles beside the checkout; a clone made elsewhere (a worktree, a
         # fresh clone in /tmp) finds it beside the checkout it was cloned from.
-        origin = _origin_checkout()
         candidates = [REPO.parent / "shared" / "oracles"]
-        if origin is not None:
-            candidates.append(origin.parent / "shared" / "oracles")
+        candidates += [c.parent / "shared" / "oracles" for c in _origin_checkouts() if c != REPO]
     for d in candidates:
         if d.is_dir():
             return d
