@@ -385,7 +385,19 @@ class _Builds:
 
     def finish(self, p: _Package, started: float) -> None:
         p.result.seconds = round(time.monotonic() - started + p.checked_in, 2)
+        if not p.result.ok:
+            self._drop_earlier(p)
         self._call(self.opts.on_done, p.result)
+
+    def _drop_earlier(self, p: _Package) -> None:
+        """A rerun of the same version whose package failed leaves no package from an earlier run in
+        its place: next to a report saying "failed" it would look like this run's result."""
+        own = output_guard.identity(self.project, [(p.profile, p.arch)])
+        d = self.out_dir / p.profile.id / p.arch
+        for f in (d.iterdir() if d.is_dir() else ()):
+            if f.is_file() and f.suffix in output_guard.PACKAGE_SUFFIXES and own.owns(p.profile.id, p.arch, f.name):
+                f.unlink(missing_ok=True)
+                _note(p.log, f"removed {f.name}, an earlier run's package: this run's failed")
 
     def build_group(self, group: list[_Package]) -> None:
         leader, key = group[0], group[0].result.build_key

@@ -8,7 +8,10 @@ checkouts or users of one home can share it, and deleting it only costs time.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+
+from pkgfactory.errors import InputError
 
 
 def cache_dir(*parts: str) -> Path:
@@ -18,3 +21,25 @@ def cache_dir(*parts: str) -> Path:
     path = base / "pkgfactory"
     path.mkdir(parents=True, exist_ok=True)
     return path.joinpath(*parts)
+
+
+def cap_from_env(var: str, default_mb: int) -> int:
+    """A cache's size cap in bytes: ``$var`` megabytes, or ``default_mb``."""
+    raw = os.environ.get(var, "")
+    if not raw:
+        return default_mb << 20
+    if not raw.isdigit():
+        raise InputError(f"{var}={raw!r} is not a whole number of megabytes")
+    return int(raw) << 20
+
+
+def drop_least_recent(entries, cap: int) -> None:
+    """Remove entry directories, least recently used first, until the rest fit in ``cap`` bytes.
+    ``entries``: (last use as an mtime, size in bytes, directory)."""
+    entries = sorted(entries)
+    total = sum(size for _t, size, _d in entries)
+    for _t, size, d in entries:
+        if total <= cap:
+            break
+        shutil.rmtree(d, ignore_errors=True)
+        total -= size

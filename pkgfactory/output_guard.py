@@ -6,7 +6,8 @@ What a build or bundle leaves in OUT: ``build-report.json``, the packages in
 A new run may go ahead where OUT holds none of that, or the result of the
 same run — the same package name, epoch, version and release for the same
 target × arch pairs — which it refreshes file by file (the bundle directory
-and tar by one atomic rename each). Anything else would leave a report that
+and tar by one atomic rename each; a package that fails this time takes the
+earlier run's away, while an earlier bundle stays until a new one replaces it). Anything else would leave a report that
 describes only part of what is there, or packages no report describes: the
 run is refused before it writes anything, unless ``force``, which first
 removes everything the earlier runs left (keeping, for a bundle, the

@@ -20,9 +20,8 @@ import shutil
 import time
 from pathlib import Path
 
-from pkgfactory.cachedir import cache_dir
+from pkgfactory.cachedir import cache_dir, cap_from_env, drop_least_recent
 from pkgfactory.digest import sha256_file
-from pkgfactory.errors import InputError
 
 DIR_ENV = "PKGF_PACKAGE_CACHE"  # the cache's directory (default: <cache dir>/packages)
 CAP_ENV = "PKGF_PACKAGE_CACHE_MB"
@@ -32,13 +31,8 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 _TMP = re.compile(r"^\.tmp-(\d+)-")
 
 
-def cap_bytes(env: str = CAP_ENV, default_mb: int = DEFAULT_CAP_MB) -> int:
-    raw = os.environ.get(env, "")
-    if not raw:
-        return default_mb << 20
-    if not raw.isdigit():
-        raise InputError(f"{env}={raw!r} is not a whole number of megabytes")
-    return int(raw) << 20
+def cap_bytes() -> int:
+    return cap_from_env(CAP_ENV, DEFAULT_CAP_MB)
 
 
 class PackageCache:
@@ -124,13 +118,7 @@ class PackageCache:
                     continue
 
     def _evict(self) -> None:
-        entries = sorted(self._entries())
-        total = sum(size for _t, size, _d in entries)
-        for _t, size, d in entries:
-            if total <= self.cap:
-                break
-            shutil.rmtree(d, ignore_errors=True)
-            total -= size
+        drop_least_recent(self._entries(), self.cap)
 
     def _clean_orphans(self) -> None:
         """Temporary entries of runs that died while storing (a kill -9)."""

@@ -417,3 +417,33 @@ def test_compile_error_shows_the_compiler_then_one_line(tmp_path):
     assert "undefined: undefinedThing" in r.err.split("pkgfactory: error:")[0]  # the compiler's own words
     assert "compile failed: go build ./cmd/app for x86_64 (amd64, CGO_ENABLED=0)" in last
     assert not (tmp_path / "out").exists()
+
+
+def test_the_compile_cache_keeps_under_its_cap_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    """Entries go least recently used first once the cache outgrows PKGF_COMPILE_CACHE_MB; a hit
+    counts as a use, and the entry just stored stays even when it alone is over the cap."""
+    from pkgfactory.compile import cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv(cache.CAP_ENV, "1")  # 1 MiB: three 400 KiB binaries do not fit
+
+    def make(data):
+        def write(d):
+            (d / cache.BINARY).write_bytes(data)
+            return {"how": "test"}
+        return write
+
+    keys = [cache.key({"n": n}) for n in range(4)]
+    for n, k in enumerate(keys[:2]):
+        cache.store(k, make(bytes([n]) * 400_000))
+        os.utime(cache.root() / k[:2] / k / cache.RECORD, (1000 + n, 1000 + n))
+    assert cache.lookup(keys[0]) is not None  # a hit: keys[0] is now the most recently used
+    cache.store(keys[2], make(b"c" * 400_000))
+    assert [cache.lookup(k) is not None for k in keys[:3]] == [True, False, True]
+    big = cache.store(keys[3], make(b"d" * 1_200_000))
+    assert big.binary.stat().st_size == 1_200_000 and cache.lookup(keys[3]) is not None
+    assert cache.lookup(keys[0]) is None and cache.lookup(keys[2]) is None
+
+    monkeypatch.setenv(cache.CAP_ENV, "lots")
+    with pytest.raises(InputError, match="PKGF_COMPILE_CACHE_MB='lots' is not a whole number"):
+        cache.store(cache.key({"n": 9}), make(b"e"))

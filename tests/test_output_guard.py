@@ -99,6 +99,26 @@ def test_the_same_build_again_refreshes_a_different_one_is_refused(tmp_path, pro
     assert sorted(p.name for p in (out / "logs").iterdir()) == ["debian-12-x86_64.log", "tools.log"]
 
 
+def test_a_failed_rerun_leaves_no_earlier_package_in_its_place(tmp_path, go_binaries):
+    """The same build again, but one package now fails (its binary needs a newer glibc than
+    debian-11 has): the earlier run's .deb for it goes, so nothing beside the report saying
+    "failed" looks like this run's result; the other package is refreshed."""
+    project = copy_example(tmp_path / "p", build_hello(tmp_path / "bins"))
+    out = tmp_path / "out"
+    assert _run("build", project, out, "debian-11", "debian-12").code == 0
+    old = sorted((out / "debian-11" / "x86_64").glob("*.deb"))
+    assert len(old) == 1
+
+    (project.parent / "dist" / "hello-service-x86_64").write_bytes(go_binaries["cgo-host"].read_bytes())
+    r = _run("build", project, out, "debian-11", "debian-12")
+    assert r.code == 1, r.err
+    results = {x["target"]: x for x in json.loads((out / "build-report.json").read_text())["results"]}
+    assert results["debian-11"]["status"] == "check-failed" and results["debian-12"]["status"] == "built"
+    assert not list((out / "debian-11" / "x86_64").glob("*.deb")), "the earlier run's package is still there"
+    assert (out / results["debian-12"]["artifact"]).is_file()
+    assert "an earlier run's package: this run's failed" in (out / "logs" / "debian-11-x86_64.log").read_text()
+
+
 def test_another_version_into_the_same_output_is_refused(tmp_path, project):
     out = tmp_path / "out"
     assert _run("build", project, out, "debian-12").code == 0

@@ -10,7 +10,9 @@ go's own build cache (GOCACHE) makes a miss cheap when little changed.
 
 Entries are written under a temporary name and renamed into place, so a
 killed compile never leaves an entry that looks complete; a corrupted binary
-(its sha256 differs from the record) is a miss.
+(its sha256 differs from the record) is a miss. The least recently used
+entries go once the cache outgrows its cap (``PKGF_COMPILE_CACHE_MB``,
+default 4096), as in the package cache.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pkgfactory.cachedir import cache_dir
+from pkgfactory.cachedir import cache_dir, cap_from_env, drop_least_recent
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import PkgfError
 
@@ -31,6 +33,8 @@ from pkgfactory.errors import PkgfError
 RECIPE = 1
 _VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
 BINARY, RECORD, LOG = "binary", "record.json", "compile.log"
+CAP_ENV = "PKGF_COMPILE_CACHE_MB"
+DEFAULT_CAP_MB = 4096
 
 
 def root() -> Path:
@@ -91,10 +95,43 @@ def lookup(k: str) -> Entry | None:
     try:
         record = json.loads((d / RECORD).read_text())
         if sha256_file(d / BINARY) == record["sha256"]:
+            _touch(d)
             return Entry(d, record)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
+
+
+def _touch(d: Path) -> None:
+    try:
+        os.utime(d / RECORD)  # recently used: evicted last
+    except OSError:
+        pass
+
+
+def _entries(top: Path):
+    for shard in top.iterdir():
+        if len(shard.name) != 2 or not shard.is_dir():
+            continue
+        for d in shard.iterdir():
+            if d.name.startswith("."):
+                continue  # a compile storing right now
+            try:
+                yield (d / RECORD).stat().st_mtime, sum(f.stat().st_size for f in d.iterdir()), d
+            except OSError:
+                continue
+
+
+def evict(keep: Path | None = None, cap: int | None = None) -> None:
+    """Keep the cache under its cap, never removing ``keep`` (the entry this run is about to use);
+    a cache that cannot be read or written is left as it is."""
+    cap = cap_from_env(CAP_ENV, DEFAULT_CAP_MB) if cap is None else cap
+    try:
+        others = [e for e in _entries(root()) if e[2] != keep]
+        kept = sum(f.stat().st_size for f in keep.iterdir()) if keep else 0
+        drop_least_recent(others, max(cap - kept, 0))
+    except OSError:
+        pass
 
 
 def store(k: str, make: Callable[[Path], dict]) -> Entry:
@@ -120,4 +157,5 @@ def store(k: str, make: Callable[[Path], dict]) -> Entry:
     found = lookup(k)
     if found is None:
         raise PkgfError(f"compile cache entry {final} could not be stored (is {root()} writable?)")
+    evict(keep=found.dir)
     return found

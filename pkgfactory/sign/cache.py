@@ -20,8 +20,8 @@ import hashlib
 import json
 import os
 
-from pkgfactory.cachedir import cache_dir
-from pkgfactory.pkgcache import PackageCache, cap_bytes
+from pkgfactory.cachedir import cache_dir, cap_from_env
+from pkgfactory.pkgcache import PackageCache
 
 DIR_ENV = "PKGF_SIGNATURE_CACHE"
 CAP_ENV = "PKGF_SIGNATURE_CACHE_MB"
@@ -31,7 +31,7 @@ SCHEMA = "pkgfactory-signature/1"
 
 
 def signature_cache() -> PackageCache:
-    return PackageCache(os.environ.get(DIR_ENV) or cache_dir("signatures"), cap_bytes(CAP_ENV, DEFAULT_CAP_MB),
+    return PackageCache(os.environ.get(DIR_ENV) or cache_dir("signatures"), cap_from_env(CAP_ENV, DEFAULT_CAP_MB),
                         what="signature cache", redo="signing again")
 
 
