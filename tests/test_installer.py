@@ -868,6 +868,8 @@ FAKE_PM = r"""#!/bin/sh
 # Stand-in package manager for tests: records its arguments, keeps package state
 # in files ("STATE VERSION" in $FAKE_STATE/pkg.NAME). It installs the version
 # asked for, or FAKE_GOT where a test needs a manager that says yes and does otherwise.
+# Its settings are in a file beside it: install.sh passes no FAKE_* variable on.
+. "${0%/*}/fake.env"
 me=${0##*/}
 st=$FAKE_STATE
 printf '%s' "$me" >>"$st/calls"; for a in "$@"; do printf ' [%s]' "$a" >>"$st/calls"; done; echo >>"$st/calls"
@@ -958,10 +960,16 @@ def fake(tmp_path):
                 (bin_dir / n).write_text(FAKE_PM)
                 (bin_dir / n).chmod(0o755)
             self.path = f"{bin_dir}:{tools_without(tmp_path, *PM_TOOLS)}"
+            if not (bin_dir / "fake.env").exists():
+                self.env()
             return self
 
         def env(self, **kw):
-            return {"FAKE_STATE": str(state), "PKGF_UNAME_M": "x86_64", **kw}
+            """The stand-ins' settings, written to fakebin/fake.env (install.sh removes them from the
+            environment); the environment for install.sh, with kw for what it keeps (TMPDIR)."""
+            settings = {"FAKE_STATE": str(state), **kw}
+            (bin_dir / "fake.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in settings.items()))
+            return {"PKGF_UNAME_M": "x86_64", **kw}
 
         def calls(self) -> list[str]:
             f = state / "calls"

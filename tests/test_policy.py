@@ -258,6 +258,7 @@ def test_uos_machines_without_an_active_check(shell, pbundle, tmp_path, fake):
 
 FAILING_APT = r"""#!/bin/sh
 # apt-get whose dpkg was refused by the UOS check: the real message, then apt's own line.
+. "${0%/*}/fake.env"
 for a in "$@"; do
     case $a in
     update) exit 0 ;;
