@@ -132,6 +132,81 @@ def test_attack_tmpdir_someone_else_can_write(shell, keys, tmp_path, public_dir,
         thief.wait()
 
 
+# What the caller's environment hands to the tools install.sh runs as root: Perl options and
+# modules (apt runs dpkg-preconfigure, Perl), a Python path (dnf, yum and the rpm version
+# comparison are Python). Each plants a command that leaves a marker file.
+PERL_STRICT = "package strict; system(q(touch), q({marker})); sub import {{}} sub unimport {{}} 1;\n"
+PERL_ATTACKS = r"""
+set -u
+mkdir /tmp/evil-perl
+printf '%s' '{strict}' >/tmp/evil-perl/strict.pm
+PERL5OPT='-Mstrict;system(q(touch),q(/tmp/PWNED-PERL5OPT))' {shell} /b/install.sh --yes --skip-kmod-check \
+    >/tmp/1 2>&1; echo "perl5opt=$?"
+{shell} /b/install.sh --uninstall --yes >/dev/null 2>&1; echo "uninstall=$?"
+PERL5LIB=/tmp/evil-perl {shell} /b/install.sh --yes --skip-kmod-check >/tmp/2 2>&1; echo "perl5lib=$?"
+for m in /tmp/PWNED-*; do [ -e "$m" ] && echo "planted-ran: $m"; done
+hello-service
+cat /tmp/1 /tmp/2
+"""
+
+
+@pytest.mark.container
+@pytest.mark.parametrize("shell", SHELLS)
+def test_attack_perl_environment_reaches_no_tool_in_debian_11(shell, keys, tmp_path, container_engine,
+                                                              debian_image):
+    """PERL5OPT and PERL5LIB from the caller, with a real apt (whose dpkg-preconfigure is Perl, run as
+    root): nothing planted runs, and the install still succeeds."""
+    b = real_bundle(tmp_path, keys)
+    script = PERL_ATTACKS.format(shell=shell, strict=PERL_STRICT.format(marker="/tmp/PWNED-PERL5LIB"))
+    p = in_debian_11(container_engine, debian_image("11"), script, f"{b}:/b:ro")
+    text = p.stdout + p.stderr
+    assert "planted-ran" not in p.stdout, text
+    for line in ("perl5opt=0", "uninstall=0", "perl5lib=0", "hello from the bundle 1.2.3"):
+        assert line in p.stdout, (line, text)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_attack_python_path_reaches_no_tool_with_a_real_dnf(shell, keys, tmp_path):
+    """PYTHONPATH with a sitecustomize.py (Python imports it at start): dnf and the version comparison
+    run as root without it, and the install still succeeds (a real dnf into an installroot)."""
+    arch = os.uname().machine
+    if arch not in tg.get("kylin-v10-sp3").arches:
+        pytest.skip(f"no kylin-v10-sp3 edition for {arch}")
+    b = real_yum_bundle(tmp_path / "bundle", keys, arch)
+    root = make_root(tmp_path / "root", "kylin-v10-sp3")
+    evil = tmp_path / "evil-python"
+    evil.mkdir()
+    marker = tmp_path / "PWNED"
+    (evil / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'a').close()\n")
+    with dnf_into_installroot(tmp_path) as (path, inst):
+        p = run(shell, b, "--yes", root=root, path=path, env={"PKGF_UNAME_M": arch, "PYTHONPATH": str(evil)},
+                timeout=300)
+        assert not marker.exists(), f"a Python module from the caller's PYTHONPATH ran as root: {out(p)}"
+        assert p.returncode == 0 and (inst / "usr/share/hello-service/hello.txt").exists(), out(p)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_attack_shell_state_that_cannot_be_removed_is_refused(shell, keys, tmp_path, bundle):
+    """bash makes SHELLOPTS from the environment readonly and passes it on (SHELLOPTS=noexec makes a bash
+    maintainer script do nothing and succeed), and defines exported functions (BASH_FUNC_mktemp%%)
+    before the script's first line: bash refuses both before any program runs; dash drops the
+    function and removes SHELLOPTS, and goes on."""
+    root = make_root(tmp_path / "root", "debian-11")
+    marker = tmp_path / "PWNED"
+    func = {"BASH_FUNC_mktemp%%": f"() {{ touch {marker}; command mktemp \"$@\"; }}"}
+    for env, name in (({"SHELLOPTS": "braceexpand:hashall:interactive-comments"}, "SHELLOPTS"),
+                      (func, "BASH_FUNC_mktemp%%")):
+        p = run(shell, bundle, "--check-only", root=root, env={**X86, **env})
+        assert not marker.exists(), out(p)
+        if shell == "bash":
+            assert p.returncode == 2, out(p)
+            assert p.stderr.splitlines() == [f"ERROR: the environment has {name}, which install.sh cannot remove: "
+                                             "run it with a clean environment (sudo without -E, or env -i "
+                                             "PATH=/usr/sbin:/usr/bin:/sbin:/bin sh install.sh)"], out(p)
+        else:
+            assert p.returncode == 0, out(p)
+
+
 # --- check-then-use --------------------------------------------------------------------
 
 SWAP = """set -e
