@@ -384,6 +384,24 @@ echo ==one; cat /tmp/one; echo ==two; cat /tmp/two; echo ==three; cat /tmp/three
 
 
 @pytest.mark.container
+@pytest.mark.parametrize("shell", SHELLS)
+def test_refusal_is_recognised_in_the_callers_locale(shell, keys, tmp_path, container_engine, debian_image,
+                                                     standin_deb):
+    """Started under zh_CN (as on site), the stand-in check would refuse in Chinese: install.sh runs dpkg
+    under LC_ALL=C, so the refusal is still the one it knows and is explained (exit 10), in Chinese."""
+    b = real_bundle(tmp_path, keys, target="uos-v20-desktop")
+    osr = tmp_path / "os-release"
+    osr.write_text(UOS_OS_RELEASE)
+    script = (f"LANG=zh_CN.UTF-8 LC_ALL=zh_CN.UTF-8 {shell} /bundle/install.sh --yes --skip-kmod-check "
+              "--uos-any-apps-allowed; echo \"rc=$?\"")
+    p = in_uos_container(container_engine, debian_image("11"), b, standin_deb, osr, script)
+    text = p.stdout + p.stderr
+    assert "standin-failed" not in text and "rc=10" in p.stdout, text
+    assert "that failed the verification" in p.stdout, text  # dpkg spoke C
+    assert "错误：UOS 签名检查（deepin-elf-verify）拒绝了 hello-service_1.2.3_" in p.stderr, text
+
+
+@pytest.mark.container
 def test_real_dpkg_decides_on_prebuilt_packages(keys, tmp_path, container_engine, debian_image, standin_deb):
     """Packages supplied already built get to the check without consent; its refusal is still explained."""
     b = real_bundle(tmp_path, keys, target="uos-v20-desktop", prebuilt=True)
