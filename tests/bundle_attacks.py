@@ -11,6 +11,7 @@ SHELLS = ("dash", "bash")
 _INST = "tests/test_installer_attacks.py"
 _VERIFY = "tests/test_verify_faults.py"
 _CONTENTS = "tests/test_bundle_contents.py"
+_POLICY = "tests/test_policy.py"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,19 @@ ATTACKS: list[Attack] = [
     Attack("tool-hook-untrusted-directory", "install.sh",
            "PKGF_PATH naming a directory nobody owns, an empty element or a relative one",
            _shells("test_attack_tool_hook_refuses_directories_others_can_fill")),
+    Attack("perl-environment", "install.sh",
+           "PERL5OPT='-Mstrict;system(...)' and PERL5LIB with a planted strict.pm, reaching apt's "
+           "dpkg-preconfigure (Perl, as root; a real apt in Debian 11)",
+           _shells("test_attack_perl_environment_reaches_no_tool_in_debian_11")),
+    Attack("python-path", "install.sh",
+           "PYTHONPATH with a planted sitecustomize.py, reaching dnf and the rpm version comparison (a real dnf)",
+           _shells("test_attack_python_path_reaches_no_tool_with_a_real_dnf")),
+    Attack("shell-state-that-cannot-be-removed", "install.sh",
+           "SHELLOPTS (readonly in bash) and an exported bash function BASH_FUNC_mktemp%% in the environment",
+           _shells("test_attack_shell_state_that_cannot_be_removed_is_refused")),
+    Attack("caller-locale-hides-the-refusal", "install.sh",
+           "LANG and LC_ALL zh_CN.UTF-8, the UOS check (stand-in, real dpkg in Debian 11) refusing in Chinese",
+           tuple(f"{_POLICY}::test_refusal_is_recognised_in_the_callers_locale[{s}]" for s in SHELLS)),
     *[Attack(f"listed-name-{kind}", "install.sh", what, _shells("test_attack_listed_name_is_not_a_regular_file", kind))
       for kind, what in KINDS.items()],
     Attack("listed-name-is-a-directory", "install.sh", "README.txt a directory",
