@@ -607,7 +607,11 @@ def test_identification(shell, bundle, tmp_path, os_id, arch, code, expect):
     assert p.returncode == code, out(p)
     assert expect in out(p)
     if code == 4 and "built for" in expect:
-        assert "debian-11: Debian GNU/Linux 11 (bullseye) (x86_64 aarch64)" in p.stderr
+        assert "debian-11: Debian GNU/Linux 11 (bullseye) (x86_64 aarch64); centos-7: " in p.stderr
+    if code == 4:
+        # One ERROR line, the last of stderr (the testing hook's warning comes before it).
+        assert [ln for ln in p.stderr.splitlines() if not ln.startswith("WARNING: ")] == [
+            p.stderr.splitlines()[-1]] and p.stderr.splitlines()[-1].startswith("ERROR: "), out(p)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
