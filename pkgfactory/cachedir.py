@@ -12,14 +12,18 @@ import shutil
 from pathlib import Path
 
 from pkgfactory.errors import InputError
+from pkgfactory.published import make_dir
 
 
 def cache_dir(*parts: str) -> Path:
     """``$XDG_CACHE_HOME/pkgfactory`` (``~/.cache/pkgfactory``), created on first use; ``parts``
     name a path below it (not created)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "pkgfactory"
-    path.mkdir(parents=True, exist_ok=True)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    path = Path(xdg or Path.home() / ".cache") / "pkgfactory"
+    try:
+        make_dir(path, "cache directory", public=False)
+    except InputError as e:
+        raise InputError(f"{e} (XDG_CACHE_HOME={xdg})" if xdg else str(e)) from None
     return path.joinpath(*parts)
 
 

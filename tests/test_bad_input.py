@@ -183,3 +183,43 @@ def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
         assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
         assert str(path) in lines[0], name
         assert r.out == "" and not out.exists(), name
+
+
+# --- output and cache directories that cannot be made ------------------------------------
+
+def _one_line(r) -> str:
+    assert r.code == 2 and "Traceback" not in r.err and r.out == "", r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), r.err
+    return lines[0]
+
+
+@pytest.fixture
+def example_source(tmp_path):
+    from hello_example import copy_example_source
+
+    return copy_example_source(tmp_path / "project")
+
+
+@pytest.mark.parametrize("command", ["compile", "build", "bundle"])
+@pytest.mark.parametrize("out", ["/etc/passwd/x", "/proc/x", "/proc", "/etc/passwd/x/y"])
+def test_an_output_directory_that_cannot_be_made_is_bad_input(example_source, tmp_path, command, out):
+    extra = ["--keys-dir", tmp_path / "keys"] if command == "bundle" else []
+    r = run_cli(command, "-c", example_source, "-o", out, "-t", "debian-12", "--arch", "x86_64", *extra)
+    line = _one_line(r)
+    assert "output directory" in line and out in line, line
+
+
+def test_a_cache_home_that_is_a_file_is_bad_input(example_source, tmp_path):
+    r = run_cli("compile", "-c", example_source, "-o", tmp_path / "dist", "-t", "debian-12",
+                env={**os.environ, "XDG_CACHE_HOME": "/etc/passwd"})
+    assert "cache directory /etc/passwd/pkgfactory" in _one_line(r)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_profile_that_is_not_utf8_is_bad_input(tmp_path, go_binaries):
+    d = tmp_path / "profiles"
+    d.mkdir()
+    (d / "y.toml").write_bytes(b"\xff\xfe")
+    r = run_cli("check", go_binaries["static"], "-t", "y", "--targets-dir", d)
+    assert _one_line(r) == f"pkgfactory: error: {d / 'y.toml'}: not UTF-8 text (byte 0)"

@@ -36,6 +36,7 @@ from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
 from pkgfactory.prebuilt import find_prebuilt
+from pkgfactory.published import make_dir
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
 from pkgfactory.sign.cache import signature_cache
@@ -274,7 +275,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
     ``build_options``: pkgfactory.build.Options (verbose, jobs, cache, progress callbacks)."""
     verbose = build_options.get("verbose", False)
     out_dir = Path(out_dir).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir, "output directory")
     say = on_stage or (lambda msg: None)
     with output_lock(out_dir):
         # Refusals that need only the project, and the output directory's earlier
@@ -285,7 +286,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         output_guard.claim(out_dir, project, matrix, force=force,
                            bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
-        logs.mkdir(exist_ok=True)
+        make_dir(logs, "log directory")
         log = logs / "bundle.log"
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         # Signatures made before by this key over the same bytes are reused once verified

@@ -17,6 +17,7 @@ from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load, resolve_targets
+from pkgfactory.published import make_dir, refuse_unmakeable
 
 REPORT_NAME = "compile-report.json"
 
@@ -74,12 +75,13 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
     _refuse_name_clash(project)
     matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
     out = Path(out_dir).absolute()
+    refuse_unmakeable(out, "output directory")
     progress = Progress(quiet=as_json, verbose=verbose)
     report = compile_project(project, matrix, sources_root=sources_root, exclude=[out],
                              verbose=verbose and not as_json, on_start=progress.start, on_done=progress.done)
     doc = report.to_dict()
     # Only now is anything written: a refused or failed compile leaves DIR as it was.
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out, "output directory")
     with output_lock(out):
         for compiled, rec in zip(report.results, doc["binaries"]):
             dest = out / f"{rec['name']}-{rec['arch']}"

@@ -1,0 +1,63 @@
+"""The directories pkgfactory makes, and the modes of the files it publishes in them.
+
+A path the user names (``-o``, ``XDG_CACHE_HOME``, a cache variable) can be one we
+cannot make a directory at: under a regular file, in /proc, on a read-only file
+system. That is bad input, one line naming the path, not an internal error.
+
+What lands in an output directory is read by others (copied to a stick, served,
+signed by another account) and must not be rewritable by them: files 0644 and
+directories 0755 whatever umask pkgfactory runs under (under umask 000 they came out
+0666 and 0777). Cache directories are only ours, and keep the user's umask.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from pkgfactory.errors import InputError
+
+FILE_MODE = 0o644
+DIR_MODE = 0o755  # directories, and the binaries and scripts meant to be run
+
+
+def make_dir(path: str | os.PathLike, what: str, *, public: bool = True) -> Path:
+    """``path`` and its missing parents; those it makes are ``DIR_MODE`` when ``public``.
+    ``what`` names the path in the error (e.g. "output directory")."""
+    path = Path(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"{what} {path} is not a directory")
+    missing = []
+    p = path.absolute()
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if public:
+            for d in reversed(missing):
+                os.chmod(d, DIR_MODE)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename and os.fspath(e.filename) != os.fspath(path) else ""
+        raise InputError(f"cannot make {what} {path}: {e.strerror or e}{where}") from None
+    return path
+
+
+def refuse_unmakeable(path: str | os.PathLike, what: str) -> None:
+    """What :func:`make_dir` would refuse, found without making anything: for a command that
+    writes nothing until its work is done (compile), so a typo in ``-o`` does not cost the work."""
+    p = Path(path).absolute()
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    if not os.path.isdir(p):
+        raise InputError(f"cannot make {what} {path}: {p} is not a directory")
+    try:  # access() says yes to root in /proc and on a read-only mount: try it
+        os.rmdir(tempfile.mkdtemp(prefix=".pkgfactory-probe-", dir=p))
+    except OSError as e:
+        raise InputError(f"cannot make {what} {path}: cannot write in {p}: {e.strerror or e}") from None
+
+
+def publish_mode(path: str | os.PathLike, *, executable: bool = False) -> None:
+    """Give a file about to be renamed into an output directory its published mode."""
+    os.chmod(path, DIR_MODE if executable else FILE_MODE)
