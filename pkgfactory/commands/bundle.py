@@ -7,7 +7,7 @@ import click
 
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
-from pkgfactory.commands._common import console, emit_json, text
+from pkgfactory.commands._common import PathType, console, emit_json, text
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
@@ -16,12 +16,12 @@ from pkgfactory.commands.progress import BuildDisplay
 @click.command()
 @config_option
 @with_input_options
-@click.option("--keys-dir", default="keys", show_default=True, type=click.Path(file_okay=False),
+@click.option("--keys-dir", default="keys", show_default=True, type=PathType(file_okay=False),
               help="GnuPG home holding the signing key.")
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
+@click.option("--passphrase-file", type=PathType(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
-@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
+@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=PathType(file_okay=False),
               help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
                    "checked and bundled as they are instead of built.")
 @with_run_options

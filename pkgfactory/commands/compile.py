@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from pkgfactory.build import select, write_atomic
-from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option, targets_dir_option,
-                                        text)
+from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
+                                        targets_dir_option, text)
 from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
@@ -56,11 +56,11 @@ class Progress:
 
 @click.command("compile")
 @click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="Project file.")
+              type=PathType(dir_okay=False), help="Project file.")
 @click.option("--target", "-t", "target_ids", multiple=True, metavar="ID",
               help="Only for these targets (repeatable): the floors are theirs.")
 @click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names).")
-@click.option("-o", "--output", "out_dir", default="dist", show_default=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", default="dist", show_default=True, type=PathType(file_okay=False),
               help=f"Where <binary>-<arch> and {REPORT_NAME} go.")
 @targets_dir_option
 @sources_root_option
