@@ -32,9 +32,22 @@ def cap_from_env(var: str, default_mb: int) -> int:
     raw = os.environ.get(var, "")
     if not raw:
         return default_mb << 20
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "³".isdigit(), and int() refuses it
         raise InputError(f"{var}={raw!r} is not a whole number of megabytes")
     return int(raw) << 20
+
+
+def check_env(*caches) -> None:
+    """Refuse, as a command starts, a cache setting it would trip over only later (a bad size after
+    minutes of compiling, or never: a hit never reads the cap) or quietly ignore (a cache directory
+    that cannot be made turned the cache off). ``caches``: the cache modules the command uses, each
+    with ``CAP_ENV`` (its size variable) and maybe ``DIR_ENV`` (its directory variable)."""
+    cache_dir()
+    for c in caches:
+        cap_from_env(c.CAP_ENV, 0)
+        where = os.environ.get(getattr(c, "DIR_ENV", ""), "")
+        if where:
+            make_dir(where, f"the {c.DIR_ENV} directory", public=False)
 
 
 def drop_least_recent(entries, cap: int) -> None:

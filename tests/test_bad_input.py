@@ -287,3 +287,24 @@ def test_an_empty_path_with_json_is_a_json_error():
     assert r.code == 2
     assert json.loads(r.out)["error"] == {"code": "bad-input", "exit_code": 2,
                                           "message": "--keys-dir is empty: give a path (. for the current directory)"}
+
+
+# --- cache settings are checked when a command starts ------------------------------------
+
+_CACHE_SETTINGS = [("compile", "PKGF_COMPILE_CACHE_MB", "abc"), ("build", "PKGF_COMPILE_CACHE_MB", "12x"),
+                   ("build", "PKGF_PACKAGE_CACHE_MB", "x"), ("bundle", "PKGF_PACKAGE_CACHE_MB", "-1"),
+                   ("bundle", "PKGF_SIGNATURE_CACHE_MB", "²"), ("build", "PKGF_PACKAGE_CACHE", "/etc/passwd"),
+                   ("bundle", "PKGF_PACKAGE_CACHE", "/etc/passwd/cache"),
+                   ("bundle", "PKGF_SIGNATURE_CACHE", "/etc/passwd")]
+
+
+@pytest.mark.parametrize("command,var,value", _CACHE_SETTINGS)
+def test_a_bad_cache_setting_is_refused_before_anything_is_done(example_source, tmp_path, command, var, value):
+    """Not after minutes of compiling, not ignored on a cache hit, not quietly turning the cache off."""
+    extra = {"compile": [], "build": ["--builder", "native"],
+             "bundle": ["--builder", "native", "--keys-dir", tmp_path / "keys"]}[command]
+    out = tmp_path / "out"
+    r = run_cli(command, "-c", example_source, "-o", out, "-t", "debian-12", *extra, env={**os.environ, var: value})
+    line = _one_line(r)
+    assert var in line and value in line, line
+    assert not out.exists()

@@ -5,12 +5,15 @@ from pathlib import Path
 
 import click
 
+from pkgfactory import pkgcache
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
+from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, text, trust_templates_option)
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
+from pkgfactory.compile import cache as compile_cache
 from pkgfactory.engine import ENGINES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
@@ -70,6 +73,8 @@ def build(project_file, target_ids, arches, out_dir, force, builder, engine, ima
           verbose, as_json, targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
     from rich.table import Table
+
+    check_env(compile_cache, pkgcache)
 
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()

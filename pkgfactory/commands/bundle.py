@@ -5,12 +5,16 @@ from pathlib import Path
 
 import click
 
+from pkgfactory import pkgcache
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
+from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import PathType, console, emit_json, text
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
+from pkgfactory.compile import cache as compile_cache
+from pkgfactory.sign import cache as signature_cache
 
 
 @click.command()
@@ -29,6 +33,7 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
            engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
            trust_templates):
     """check → build → sign → index → bundle → self-verify."""
+    check_env(compile_cache, pkgcache, signature_cache)
     out = console()
     quiet = as_json
 

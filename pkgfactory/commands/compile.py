@@ -11,8 +11,10 @@ from pathlib import Path
 import click
 
 from pkgfactory.build import select, write_atomic
+from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, text)
+from pkgfactory.compile import cache as compile_cache
 from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
@@ -68,6 +70,7 @@ class Progress:
 @json_option
 def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_root, verbose, as_json):
     """Compile the project's Go binaries for the floors of its targets."""
+    check_env(compile_cache)
     project = load(project_file, check_sources=False, sources_root=sources_root)
     if project.go is None:
         raise InputError(f"{project.path}: nothing to compile: the project has no [go] table "
