@@ -43,7 +43,7 @@ from pkgfactory.package.native import publish_file
 from pkgfactory.pkgcache import PackageCache
 from pkgfactory.prebuilt import take_prebuilt
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
-from pkgfactory.published import make_dir, refuse_unmakeable
+from pkgfactory.published import make_dir, open_log, publish_mode, refuse_unmakeable
 
 REPORT_NAME = "build-report.json"
 
@@ -116,8 +116,10 @@ class BuildReport:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """A report, written under a temporary name and renamed in with its published mode."""
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     tmp.write_text(text)
+    publish_mode(tmp)
     os.replace(tmp, path)
 
 
@@ -470,5 +472,5 @@ class _Builds:
 
 
 def _note(log: Path, message: str) -> None:
-    with open(log, "a", encoding="utf-8") as f:
+    with open_log(log) as f:
         f.write(f"pkgfactory: {message}\n")

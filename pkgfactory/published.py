@@ -58,6 +58,17 @@ def refuse_unmakeable(path: str | os.PathLike, what: str) -> None:
         raise InputError(f"cannot make {what} {path}: cannot write in {p}: {e.strerror or e}") from None
 
 
+def open_log(path: str | os.PathLike):
+    """A log to append to (text), made ``FILE_MODE``: logs sit in the output directory too."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        return open(fd, "a", encoding="utf-8", errors="backslashreplace")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def publish_mode(path: str | os.PathLike, *, executable: bool = False) -> None:
     """Give a file about to be renamed into an output directory its published mode."""
     os.chmod(path, DIR_MODE if executable else FILE_MODE)

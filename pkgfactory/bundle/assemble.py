@@ -36,7 +36,7 @@ from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
 from pkgfactory.prebuilt import find_prebuilt
-from pkgfactory.published import make_dir
+from pkgfactory.published import make_dir, publish_mode
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
 from pkgfactory.sign.cache import signature_cache
@@ -230,6 +230,7 @@ def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
             tar.add(stage / f, arcname=f"{name}/{f}", recursive=False, filter=norm)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    publish_mode(tmp)
     os.replace(tmp, dest)
 
 

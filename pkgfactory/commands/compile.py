@@ -19,7 +19,7 @@ from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load, resolve_targets
-from pkgfactory.published import make_dir, refuse_unmakeable
+from pkgfactory.published import make_dir, publish_mode, refuse_unmakeable
 
 REPORT_NAME = "compile-report.json"
 
@@ -90,7 +90,7 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
             dest = out / f"{rec['name']}-{rec['arch']}"
             tmp = out / f".{dest.name}.part-{os.getpid()}"
             shutil.copyfile(compiled.path, tmp)
-            os.chmod(tmp, 0o755)
+            publish_mode(tmp, executable=True)
             os.replace(tmp, dest)
             rec["output"] = str(dest)
         write_atomic(out / REPORT_NAME, json.dumps(doc, indent=2) + "\n")
