@@ -282,6 +282,18 @@ def test_two_compiles_are_identical_and_the_second_is_a_cache_hit(tmp_path):
     assert compile_json(project, tmp_path / "a" / "dist")["binaries"][0]["cache"] == "hit"
 
 
+@pytest.mark.parametrize("out,found", [("cmd", "app/main.go"), ("cmd/app", "main.go"), ("lib", "deep/x/go.mod")])
+def test_an_output_directory_holding_go_source_is_refused(tmp_path, out, found):
+    """The output directory is left out of the source a compile is keyed by: were Go source there,
+    an edit to it would be a cache hit shipping the binary compiled before the edit."""
+    project = go_project(tmp_path / "a", files={"lib/deep/x/go.mod": "module example.com/x\n"})
+    r = run_cli("compile", "-c", project, "-o", tmp_path / "a" / out)
+    assert one_line_error(r) == (f"pkgfactory: error: output directory {tmp_path / 'a' / out} holds Go source "
+                                 f"({found}), which the compile cache would not see change; give the output a "
+                                 "directory of its own (e.g. dist)")
+    assert not {"app-x86_64", "compile-report.json"} & {p.name for p in (tmp_path / "a" / out).iterdir()}
+
+
 def test_outputs_have_fixed_modes_under_umask_000(tmp_path):
     """Not 0666/0777: what compile writes is read by others, whatever umask it ran under."""
     project = go_project(tmp_path / "a")
