@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from pkgfactory.errors import InputError
-from pkgfactory.published import make_dir
+from pkgfactory.published import make_dir, refuse_not_a_directory
 
 
 def cache_dir(*parts: str) -> Path:
@@ -40,14 +40,16 @@ def cap_from_env(var: str, default_mb: int) -> int:
 def check_env(*caches) -> None:
     """Refuse, as a command starts, a cache setting it would trip over only later (a bad size after
     minutes of compiling, or never: a hit never reads the cap) or quietly ignore (a cache directory
-    that cannot be made turned the cache off). ``caches``: the cache modules the command uses, each
-    with ``CAP_ENV`` (its size variable) and maybe ``DIR_ENV`` (its directory variable)."""
+    that cannot be a directory turned the cache off). ``caches``: the cache modules the command
+    uses, each with ``CAP_ENV`` (its size variable) and maybe ``DIR_ENV`` (its directory variable).
+    Nothing is made (--no-cache must leave no cache behind), and a cache we may only read is
+    fine: it still gives hits."""
     cache_dir()
     for c in caches:
         cap_from_env(c.CAP_ENV, 0)
         where = os.environ.get(getattr(c, "DIR_ENV", ""), "")
         if where:
-            make_dir(where, f"the {c.DIR_ENV} directory", public=False)
+            refuse_not_a_directory(where, f"the {c.DIR_ENV} directory")
 
 
 def drop_least_recent(entries, cap: int) -> None:

@@ -26,8 +26,7 @@ def make_dir(path: str | os.PathLike, what: str, *, public: bool = True) -> Path
     """``path`` and its missing parents; those it makes are ``DIR_MODE`` when ``public``.
     ``what`` names the path in the error (e.g. "output directory")."""
     path = Path(path)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise InputError(f"{what} {path} is not a directory")
+    refuse_not_a_directory(path, what)
     missing = []
     p = path.absolute()
     while not os.path.lexists(p) and p != p.parent:
@@ -44,14 +43,21 @@ def make_dir(path: str | os.PathLike, what: str, *, public: bool = True) -> Path
     return path
 
 
-def refuse_unmakeable(path: str | os.PathLike, what: str) -> None:
-    """What :func:`make_dir` would refuse, found without making anything: for a command that
-    writes nothing until its work is done (compile), so a typo in ``-o`` does not cost the work."""
+def refuse_not_a_directory(path: str | os.PathLike, what: str) -> Path:
+    """``path``, or the nearest of its parents that exists, must be a directory; returns that one."""
     p = Path(path).absolute()
     while not os.path.lexists(p) and p != p.parent:
         p = p.parent
     if not os.path.isdir(p):
-        raise InputError(f"cannot make {what} {path}: {p} is not a directory")
+        raise InputError(f"{what} {path} is not a directory" if p == Path(path).absolute() else
+                         f"cannot make {what} {path}: {p} is not a directory")
+    return p
+
+
+def refuse_unmakeable(path: str | os.PathLike, what: str) -> None:
+    """What :func:`make_dir` would refuse, found without making anything: for a command that
+    writes nothing until its work is done (compile), so a typo in ``-o`` does not cost the work."""
+    p = refuse_not_a_directory(path, what)
     try:  # access() says yes to root in /proc and on a read-only mount: try it
         os.rmdir(tempfile.mkdtemp(prefix=".pkgfactory-probe-", dir=p))
     except OSError as e:
