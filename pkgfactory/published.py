@@ -26,10 +26,9 @@ def make_dir(path: str | os.PathLike, what: str, *, public: bool = True) -> Path
     """``path`` and its missing parents; those it makes are ``DIR_MODE`` when ``public``.
     ``what`` names the path in the error (e.g. "output directory")."""
     path = Path(path)
-    refuse_not_a_directory(path, what)
-    missing = []
-    p = path.absolute()
-    while not os.path.lexists(p) and p != p.parent:
+    top = refuse_not_a_directory(path, what)
+    missing, p = [], path.absolute()
+    while p != top:
         missing.append(p)
         p = p.parent
     try:

@@ -286,7 +286,10 @@ def test_two_compiles_are_identical_and_the_second_is_a_cache_hit(tmp_path):
 def test_an_output_directory_holding_go_source_is_refused(tmp_path, out, found):
     """The output directory is left out of the source a compile is keyed by: were Go source there,
     an edit to it would be a cache hit shipping the binary compiled before the edit."""
-    project = go_project(tmp_path / "a", files={"lib/deep/x/go.mod": "module example.com/x\n"})
+    project = go_project(tmp_path / "a", files={"lib/deep/x/go.mod": "module example.com/x\n",
+                                                "dist/.work/run-1/usr/share/doc/app/example.go": "package x\n"})
+    # pkgfactory's own work there is not source (go compiles nothing under a "." directory).
+    assert compile_json(project, tmp_path / "a" / "dist")["binaries"][0]["name"] == "app"
     r = run_cli("compile", "-c", project, "-o", tmp_path / "a" / out)
     assert one_line_error(r) == (f"pkgfactory: error: output directory {tmp_path / 'a' / out} holds Go source "
                                  f"({found}), which the compile cache would not see change; give the output a "

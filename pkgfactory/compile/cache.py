@@ -89,7 +89,9 @@ def tree_digest(dirs: list[Path], exclude: list[Path] = ()) -> str:
 
 def _refuse_go_source(out: str) -> None:
     for cur, subdirs, files in os.walk(out):
-        subdirs[:] = sorted(d for d in subdirs if d not in _VCS_DIRS)
+        # No import path has an element starting with ".", so nothing there is compiled; and that
+        # is where pkgfactory keeps its work (.work/, staging), which can hold packaged .go files.
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(".go") or name == "go.mod":
                 found = os.path.relpath(os.path.join(cur, name), out)
