@@ -13,6 +13,7 @@ from pkgfactory.commands._common import PathType, console, emit_json, json_optio
 from pkgfactory.errors import InputError
 from pkgfactory.keys import ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_KEYS_DIR, KeyInfo, Keyring, generate_key
 from pkgfactory.keys.passphrase import ENV_VAR, from_file_or_env, have_terminal, prompt
+from pkgfactory.published import publish_mode
 
 keys_dir_option = click.option(
     "--keys-dir", default=DEFAULT_KEYS_DIR, show_default=True, metavar="DIR", type=PathType(),
@@ -108,6 +109,7 @@ def export(fingerprint, output, binary, keys_dir):
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         tmp.write_bytes(data)
+        publish_mode(tmp)  # the key the sites are sent: nobody else may rewrite it first
         os.replace(tmp, out)
     except OSError as e:
         tmp.unlink(missing_ok=True)
