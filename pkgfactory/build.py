@@ -281,11 +281,16 @@ class _Package:
     prebuilt: Path | None = None  # supplied already built: taken instead of built (pkgfactory.prebuilt)
 
 
-def _inspect(project: Project, matrix) -> dict:
+def _inspect(project: Project, matrix, prebuilt: dict) -> dict:
+    """(binary dest, arch) -> BinaryInfo. An arch whose every package is supplied prebuilt needs no
+    source: a compiled binary was not compiled for it (its packages' own binaries are checked)."""
+    to_build = {a for p, a in matrix if (p.id, a) not in prebuilt}
     infos = {}
     for binary in project.binaries:
         for arch in sorted({a for _p, a in matrix}):
             if arch not in binary.sources:
+                if arch not in to_build:
+                    continue
                 raise InputError(f"{project.path.name}: binary {binary.dest} has no source for {arch}")
             infos[(binary.dest, arch)] = inspect_file(binary.sources[arch])
     return infos
@@ -301,7 +306,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
     _clean_leftovers(out_dir, matrix, work_root, own_work)
 
     try:
-        infos = _inspect(project, matrix)
+        infos = _inspect(project, matrix, prebuilt)
         report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=sde,
                              builder=builder.describe(), tool_versions=builder.tool_versions(logs / "tools.log"),
                              inputs=_inputs(project, infos), profiles={p.id: p for p, _a in matrix},

@@ -46,12 +46,12 @@ _RPM_QF = "%{NAME}\\n%{EPOCHNUM}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n"
 _ELF = b"\x7fELF"
 
 
-def find_prebuilt(root, project, matrix) -> dict[tuple[str, str], Path]:
+def find_prebuilt(root, project, matrix, on_skip=None) -> dict[tuple[str, str], Path]:
     """{(target id, arch): package file} for the selected ``matrix``; InputError on anything else.
 
-    A target or arch the project does not build is refused (a typo must not
-    mean "build it instead"); one it builds but this run does not select
-    (--target/--arch) is left alone.
+    A target the project does not build, or an arch its profile has no edition
+    for, is refused (a typo must not mean "build it instead"); one this run does
+    not select (--target/--arch) is left alone, and ``on_skip(dir, why)`` is told.
     """
     if root is None:
         return {}
@@ -59,6 +59,8 @@ def find_prebuilt(root, project, matrix) -> dict[tuple[str, str], Path]:
     if not root.is_dir():
         raise InputError(f"--prebuilt {root}: not a directory")
     selected = {(p.id, a): p for p, a in matrix}
+    profiles = {p.id: p for p, _a in matrix}
+    skip = on_skip or (lambda path, why: None)
     found: dict[tuple[str, str], Path] = {}
     entries = 0
     for tdir in sorted(root.iterdir()):
@@ -74,11 +76,14 @@ def find_prebuilt(root, project, matrix) -> dict[tuple[str, str], Path]:
                 raise InputError(f"{adir}: holds {len(files)} entries; give exactly one package file there")
             entries += 1
             key = (tdir.name, adir.name)
+            profile = profiles.get(tdir.name)
+            if profile is not None and adir.name not in profile.arches:
+                raise InputError(f"{files[0]}: target {tdir.name} has no {adir.name} edition")
             if key not in selected:
-                if any(t == tdir.name for t, _a in selected):
-                    raise InputError(f"{files[0]}: target {tdir.name} has no {adir.name} edition")
-                continue  # target not selected by this run
-            check_metadata(files[0], project, selected[key], adir.name)
+                skip(adir, f"arch {adir.name} is not selected (--arch)" if profile
+                     else f"target {tdir.name} is not selected (--target)")
+                continue
+            check_metadata(files[0], project, profile, adir.name)
             found[key] = files[0]
     if not entries:
         raise InputError(f"--prebuilt {root}: holds no package (expected <target>/<arch>/<package>)")

@@ -18,7 +18,7 @@ from pkgfactory.toolpath import find_tool
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "hello-service"
-GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "loongarch64": "loong64"}
 
 
 def go() -> str:
@@ -32,12 +32,12 @@ def go() -> str:
 MAIN_PACKAGE = "./cmd/hello-service"
 
 
-def build_hello(out: Path, version: str = "1.2.0") -> dict[str, Path]:
+def build_hello(out: Path, version: str = "1.2.0", arches=("x86_64", "aarch64")) -> dict[str, Path]:
     """The example's Go binaries built by hand, as a user shipping prebuilt binaries would (static,
     stripped), cached in ``out``: the prebuilt-binary ([binary.source]) path of the tests."""
     src = (EXAMPLE / MAIN_PACKAGE / "main.go").read_bytes() + (EXAMPLE / "go.mod").read_bytes()
     key = hashlib.sha256(src + version.encode()).hexdigest()[:12]
-    bins = {arch: out / key / f"hello-service-{arch}" for arch in GOARCH}
+    bins = {arch: out / key / f"hello-service-{arch}" for arch in arches}
     for arch, dest in bins.items():
         if dest.exists():
             continue

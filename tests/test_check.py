@@ -192,7 +192,8 @@ def test_matrix_text_shows_every_cell_then_the_findings(go_binaries):
     assert lines["debian-12"] == ["✔", "✔", "⚠ cpu-level"]
     assert table.endswith("4 pass, 3 with warnings, 2 ")
     # Below the table, each cell with findings and the findings' messages (the fix included).
-    assert f"✘ centos-7: {go_binaries['cgo-host']} (x86_64)" in below
+    assert below.startswith(f"\n✘ centos-7: {go_binaries['cgo-host']} (x86_64)"), "each cell after a blank line"
+    assert "\\x0a" not in r.out, "the blank line is ours, not data to escape"
     assert "error glibc-too-new: requires GLIBC_2.34 but centos-7 has glibc 2.17" in " ".join(below.split())
     assert f"⚠ kylin-v10-sp3: {go_binaries['goamd64-v3']} (x86_64)" in below
     assert "static" not in below.replace(str(go_binaries["cgo-host"]), "").replace(str(go_binaries["goamd64-v3"]), "")

@@ -149,8 +149,11 @@ def test_floors_are_the_lowest_of_the_selected_targets():
 
 
 def test_floors_refuse_what_no_go_binary_can_serve():
-    with pytest.raises(InputError, match=r"kylin-v10-sp3 loongarch64 is LoongArch 'old world'.*drop loongarch64 "
-                                         r"for kylin-v10-sp3.*prebuilt old-world binary with \[binary.source\]"):
+    # Only choices that exist: a [[binary]] is go or source for every arch, build.arches for every target.
+    with pytest.raises(InputError, match=r"kylin-v10-sp3 loongarch64 is LoongArch 'old world'.*: supply "
+                                         r"kylin-v10-sp3's loongarch64 package prebuilt with bundle --prebuilt "
+                                         r"\(DIR/kylin-v10-sp3/loongarch64/<package>\), or leave kylin-v10-sp3 or "
+                                         r"loongarch64 out with --target/--arch$"):
         floors(_matrix(("deepin-23", "loongarch64"), ("kylin-v10-sp3", "loongarch64")), "go1.27.3", (1, 27))
     old = targets.parse_profile({**targets.get("centos-7").raw, "id": "old-el", "versions": {
         **targets.get("centos-7").versions, "kernel": "2.6.32-754"}}, Path("old-el"))

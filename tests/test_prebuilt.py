@@ -12,6 +12,7 @@ the target cannot take, must be refused.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from fixtures_go import run_cli
+from hello_example import build_hello, copy_example, copy_example_source, edit
 from hostpaths_check import host_places, leaks
 from pkgfactory.digest import sha256_file
-from signing_helpers import bundle_inputs, kill_agent, make_key
+from signing_helpers import PASSPHRASE, bundle_inputs, kill_agent, make_key
 
 pytestmark = pytest.mark.container
 
@@ -223,3 +225,111 @@ def test_no_build_host_paths_for_the_prebuilt_packages(vendor, made):
     """Where the prebuilt packages were handed over (--prebuilt DIR) is no business of the site."""
     b, _ = made
     assert not leaks(b, host_places(vendor["root"], vendor["pre"]))
+
+
+# --- a project compiled from Go: the prebuilt pairs are not compiled ------------------------
+
+GO_TARGETS = ("debian-12", "kylin-v10-sp3")  # kylin-v10-sp3's loongarch64 is old world: no Go binary serves it
+WAIVERS = "".join(
+    f'[[waiver]]\ntarget = "kylin-v10-sp3"\narch = "loongarch64"\ncode = "{code}"\n'
+    'reason = "test: the new-world Go binary stands in for the vendor\'s old-world one; it is not run"\n\n'
+    for code in ("loongarch-world", "kernel-too-old"))
+
+
+def _targets_arches(f: Path) -> Path:
+    return edit(f, ('targets = ["centos-7", "kylin-v10-sp3", "uos-v20-desktop", "debian-11", "debian-12"]',
+                    "targets = [" + ", ".join(f'"{t}"' for t in GO_TARGETS) + "]"),
+                ('arches = ["x86_64", "aarch64"]', 'arches = ["x86_64", "loongarch64"]'),
+                ("# [[waiver]]\n# target = \"centos-7\"", WAIVERS + "# [[waiver]]\n# target = \"centos-7\""))
+
+
+@pytest.fixture(scope="module")
+def go_vendor(tmp_path_factory):
+    """The example compiled from Go for debian-12 and kylin-v10-sp3 on x86_64 and loongarch64, and the
+    vendor's kylin-v10-sp3 packages for both arches (made by `pkgfactory build` from prebuilt binaries)."""
+    root = tmp_path_factory.mktemp("prebuilt-go")
+    bins = build_hello(tmp_path_factory.mktemp("bins-go"), arches=("x86_64", "loongarch64"))
+    maker = _targets_arches(copy_example(root / "maker", bins))
+    r = run_cli("build", "-c", maker, "-o", root / "built", "--builder", "native", "--target", "kylin-v10-sp3",
+                "--json")
+    assert r.code == 0, r.err + r.out
+    pre = root / "pre"
+    for arch in ("x86_64", "loongarch64"):
+        (rpm,) = (root / "built" / "kylin-v10-sp3" / arch).glob("*.rpm")
+        _put(rpm, pre / "kylin-v10-sp3" / arch / rpm.name)
+    key = make_key(root / "keys", passphrase=PASSPHRASE)
+    (root / "passphrase").write_text(PASSPHRASE + "\n")
+    yield {"root": root, "project": _targets_arches(copy_example_source(root / "project")), "pre": pre, "key": key,
+           "env": dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(root / "passphrase"))}
+    kill_agent(key.home)
+
+
+def go_bundle(v, pre, out, *args):
+    return run_cli("bundle", "-c", v["project"], "-o", out, "--keys-dir", v["key"].home, "--builder", "native",
+                   "--prebuilt", pre, *args, env=v["env"])
+
+
+def test_prebuilt_pairs_are_not_compiled(go_vendor):
+    """kylin-v10-sp3 comes prebuilt for both arches: x86_64 is compiled for debian-12 alone (its floor
+    is debian-12's), and loongarch64, whose only target is kylin-v10-sp3's old world, not at all."""
+    r = go_bundle(go_vendor, go_vendor["pre"], go_vendor["root"] / "out", "--json")
+    assert r.code == 0, r.err + r.out
+    doc = json.loads(r.out)
+    compiled = doc["build"]["compile"]
+    assert [(c["arch"], c["targets"]) for c in compiled["binaries"]] == [("x86_64", ["debian-12"])]
+    assert list(compiled["floors"]) == ["x86_64"] and compiled["floors"]["x86_64"]["glibc_from"] == "debian-12"
+    assert [t["target"] for c in compiled["binaries"] for t in c["checks"]] == ["debian-12"]
+    results = {(r["target"], r["arch"]): r for r in doc["build"]["results"]}
+    assert set(results) == {("debian-12", "x86_64"), ("kylin-v10-sp3", "x86_64"), ("kylin-v10-sp3", "loongarch64")}
+    assert results[("debian-12", "x86_64")]["prebuilt"] is None
+    for arch in ("x86_64", "loongarch64"):
+        r = results[("kylin-v10-sp3", arch)]
+        assert r["status"] == "built" and r["prebuilt"].startswith(str(go_vendor["pre"])), r
+        assert {w["code"] for w in r["waivers"]} == ({"loongarch-world", "kernel-too-old"}
+                                                      if arch == "loongarch64" else set())
+    b = Path(doc["bundle"])
+    # The compiled binary has an SBOM; loongarch64 has no compiled binary, so none.
+    assert sorted(p.name for p in (b / "sbom").iterdir()) == ["hello-service-x86_64.cdx.json"]
+    install = (b / "install.sh").read_text()
+    assert install.count("A_PREBUILT=1") == 2, "both kylin-v10-sp3 arches are marked prebuilt"
+    assert run_cli("verify", b, "--fingerprint", go_vendor["key"].fingerprint).code == 0
+
+
+def test_unselected_arch_of_prebuilt_is_left_out(go_vendor, tmp_path):
+    """--arch x86_64 with kylin-v10-sp3/loongarch64 supplied too: loongarch64 is a kylin-v10-sp3 arch
+    the run does not select, left alone (and said so); everything selected is prebuilt, nothing compiled."""
+    out = tmp_path / "out"
+    r = go_bundle(go_vendor, go_vendor["pre"], out, "--target", "kylin-v10-sp3", "--arch", "x86_64")
+    assert r.code == 0, r.err + r.out
+    line = f"prebuilt {go_vendor['pre'] / 'kylin-v10-sp3' / 'loongarch64'} left out: arch loongarch64 is not selected"
+    assert line in " ".join(r.out.split()) and line in (out / "logs" / "bundle.log").read_text()
+    report = json.loads((out / "build-report.json").read_text())
+    assert [(x["target"], x["arch"], bool(x["prebuilt"])) for x in report["results"]] == \
+        [("kylin-v10-sp3", "x86_64", True)]
+    assert "compile" not in report
+
+
+def test_arch_the_target_lacks_is_still_refused(go_vendor, tmp_path):
+    """debian-12 has no loongarch64 edition: that directory is a mistake, not an unselected arch."""
+    pre = tmp_path / "pre"
+    shutil.copytree(go_vendor["pre"] / "kylin-v10-sp3", pre / "debian-12")
+    r = go_bundle(go_vendor, pre, tmp_path / "out", "--target", "debian-12", "--arch", "x86_64")
+    assert r.code == 2, r.err + r.out
+    assert "debian-12/loongarch64/" in r.err and "target debian-12 has no loongarch64 edition" in r.err
+
+
+@pytest.mark.parametrize("case", ["missing", "bad layout"])
+def test_bad_prebuilt_dir_fails_before_compiling(go_vendor, tmp_path, case):
+    """The project's [go] toolchain does not exist: reaching the compile would fail on that, not on --prebuilt."""
+    project = tmp_path / "project"
+    shutil.copytree(go_vendor["project"].parent, project)
+    edit(project / "pkgfactory.toml", ('toolchain = "go"', 'toolchain = "/nonexistent/go"'))
+    v = {**go_vendor, "project": project / "pkgfactory.toml"}
+    pre = tmp_path / "pre"
+    if case == "bad layout":
+        _put(Path("unused"), pre / "kylin-v10" / "x86_64" / "p.rpm", b"x")  # a target name cut short
+    r = go_bundle(v, pre, tmp_path / "out")
+    assert r.code == 2 and "Traceback" not in r.err, r.err + r.out
+    (line,) = r.err.strip().splitlines()
+    assert ("not a directory" if case == "missing" else "kylin-v10: not a target of") in line, line
+    assert "toolchain" not in line

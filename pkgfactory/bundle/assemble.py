@@ -284,11 +284,18 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         project, matrix = select_build(project_path, target_ids=target_ids, arches=arches,
                                        targets_dirs=targets_dirs, sources_root=sources_root,
                                        trust_templates=trust_templates)
+        skipped: list[str] = []
+        supplied = find_prebuilt(prebuilt, project, matrix,
+                                 on_skip=lambda d, why: skipped.append(f"prebuilt {d} left out: {why}"))
         output_guard.claim(out_dir, project, matrix, force=force,
                            bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
         make_dir(logs, "log directory")
         log = logs / "bundle.log"
+        for line in skipped:
+            say(line)
+            with open(log, "a") as f:
+                f.write(line + "\n")
         # Open the key first: a missing key or passphrase must fail before minutes of building.
         # Signatures made before by this key over the same bytes are reused once verified
         # (pkgfactory.sign.cache); --no-cache signs everything afresh.
@@ -296,11 +303,12 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log,
                          cache=sig_cache) as signer:
             # Refusals that need the project and the key, before minutes of building; a project
-            # with [go] is compiled first (stage 0).
-            project = compiled_project(project, matrix, sources_root=sources_root,
+            # with [go] is compiled first (stage 0), for the pairs not supplied prebuilt only: a
+            # floor no Go binary can meet (old-world loongarch64) is met by a prebuilt package.
+            project = compiled_project(project, [(p, a) for p, a in matrix if (p.id, a) not in supplied],
+                                       sources_root=sources_root,
                                        **compile_defaults(out_dir, source_date_epoch, verbose, compile_options))
             _refuse_secret_sources(project, keys_dir, passphrase_file)
-            supplied = find_prebuilt(prebuilt, project, matrix)
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             say("build")
             report = build_planned(project, matrix, out_dir=out_dir, builder=builder,

@@ -79,6 +79,6 @@ def _print_matrix(matrix: Matrix) -> None:
     out.print(f"{counts['pass']} pass, {counts['warn']} with warnings, {counts['fail']} fail")
     for cell in matrix.ordered_cells():
         if cell.findings:
-            out.print(text("\n", (cell.symbol, _COLOUR[cell.status]), " ", (cell.target, "bold"), ": ",
+            out.print(text(("\n", ""), (cell.symbol, _COLOUR[cell.status]), " ", (cell.target, "bold"), ": ",
                            cell.row.binary, f" ({cell.row.arch})"))
             _print_findings(out, cell)

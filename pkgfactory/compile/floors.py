@@ -57,14 +57,12 @@ def floors(matrix, go_version: str, release: tuple[int, int]) -> dict[str, Floor
 def _floor(arch: str, profiles: list, go_version: str, release: tuple[int, int]) -> Floor:
     goarch = goarch_for(arch)
     if goarch is None:
-        raise InputError(f"Go cannot target {arch} (it has no GOARCH for it): drop {arch} from build.arches "
-                         "(or --arch), or package a prebuilt binary with [binary.source] instead of go")
+        raise InputError(f"Go cannot target {arch} (it has no GOARCH for it): {_instead(arch)}")
     for p in profiles:
         if p.arches[arch].loongarch_world == "old":
             raise InputError(
                 f"{p.id} loongarch64 is LoongArch 'old world', which upstream Go cannot target (GOARCH=loong64 "
-                f"binaries are new world and crash there at start): drop loongarch64 for {p.id} (--target / --arch, "
-                "or build.arches), or package a prebuilt old-world binary with [binary.source] instead of go")
+                f"binaries are new world and crash there at start): {_instead(arch, p.id)}")
     glibc_p = min(profiles, key=lambda p: version_key(p.glibc_for(arch)))
     kernel_p = min(profiles, key=lambda p: version_key(p.kernel_for(arch)))
     kernel = kernel_p.kernel_for(arch)
@@ -79,14 +77,28 @@ def _refuse_kernel(arch: str, target: str, have: str, go_version: str, release: 
     arch_need = go_policy()["arch_kernel"].get(arch)
     if arch_need and version_key(have) < version_key(arch_need):
         raise InputError(f"Go on {arch} needs Linux >= {arch_need}, but {target} ships kernel {have}: no Go release "
-                         f"runs there; drop {arch} for {target}, or package a prebuilt binary with [binary.source]")
+                         f"runs there; {_instead(arch, target)}")
     need = go_release_kernel(release)
     if need and version_key(have) < version_key(need):
         newest = _newest_release_for(have)
-        fix = (f"point [go] toolchain at Go {newest} or older" if newest
-               else "no Go release runs there")
+        fix = (f"point [go] toolchain at Go {newest} or older, or " if newest
+               else "no Go release runs there; ")
         raise InputError(f"{go_version}'s runtime needs Linux >= {need}, but {target} {arch} ships kernel {have}: "
-                         f"{fix}, or drop {target}")
+                         f"{fix}{_instead(arch, target)}")
+
+
+def _instead(arch: str, target: str | None = None) -> str:
+    """What the user can do instead of compiling for ``target`` (every target when None) ``arch``.
+
+    A [[binary]] is compiled (go) or prebuilt (source) for all its arches at once, and
+    build.arches is the same for every target: what is left is a package built elsewhere
+    for that target × arch, or not making that one.
+    """
+    if target is None:
+        return (f"supply the {arch} packages prebuilt with bundle --prebuilt (DIR/<target>/{arch}/<package>), "
+                f"or leave {arch} out with --arch (or build.arches)")
+    return (f"supply {target}'s {arch} package prebuilt with bundle --prebuilt (DIR/{target}/{arch}/<package>), "
+            f"or leave {target} or {arch} out with --target/--arch")
 
 
 def _newest_release_for(kernel: str) -> str | None:

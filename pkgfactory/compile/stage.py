@@ -133,8 +133,12 @@ def compile_project(project: Project, matrix, *, sources_root=None, exclude=(), 
 
 
 def compiled_project(project: Project, matrix, **kwargs) -> Project:
-    """For build and bundle: the project whose ``go`` binaries are compiled for ``matrix``."""
-    if project.go is None:
+    """For build and bundle: the project whose ``go`` binaries are compiled for ``matrix``.
+
+    An empty ``matrix`` (bundle: every selected pair supplied prebuilt) compiles nothing and
+    needs no toolchain; the ``go`` binaries then have no sources.
+    """
+    if project.go is None or not matrix:
         return project
     return compile_project(project, matrix, **kwargs).apply()
 
