@@ -43,6 +43,7 @@ from pkgfactory.package.native import publish_file
 from pkgfactory.pkgcache import PackageCache
 from pkgfactory.prebuilt import take_prebuilt
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
+from pkgfactory.published import make_dir, open_log, publish_mode, refuse_unmakeable
 
 REPORT_NAME = "build-report.json"
 
@@ -115,8 +116,10 @@ class BuildReport:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """A report, written under a temporary name and renamed in with its published mode."""
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     tmp.write_text(text)
+    publish_mode(tmp)
     os.replace(tmp, path)
 
 
@@ -221,6 +224,7 @@ def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(),
               sources_root=None, trust_templates: bool = False, source_date_epoch: int | None = None,
               compile_options: dict | None = None, force: bool = False, **options) -> BuildReport:
     """``options``: see :class:`Options`."""
+    refuse_unmakeable(out_dir, "output directory")  # before minutes of compiling, not after
     project, matrix = plan_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
                                  sources_root=sources_root, trust_templates=trust_templates,
                                  compile_options=compile_defaults(out_dir, source_date_epoch,
@@ -256,7 +260,7 @@ def build_planned(project: Project, matrix, *, out_dir: Path, builder, source_da
     prebuilt = prebuilt or {}
     sde = resolve_sde(project, source_date_epoch)
     out_dir = Path(out_dir).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir, "output directory")
     # Two runs into one output directory would share work directories and overwrite
     # each other's packages and report; the second one fails at once instead.
     with output_lock(out_dir):
@@ -295,9 +299,9 @@ def _inspect(project: Project, matrix, prebuilt: dict) -> dict:
 def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, opts: Options,
                   prebuilt: dict) -> BuildReport:
     logs = out_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    make_dir(logs, "log directory")
     work_root = out_dir / ".work"
-    work_root.mkdir(exist_ok=True)
+    make_dir(work_root, "work directory")
     own_work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=work_root))
     _clean_leftovers(out_dir, matrix, work_root, own_work)
 
@@ -473,5 +477,5 @@ class _Builds:
 
 
 def _note(log: Path, message: str) -> None:
-    with open(log, "a", encoding="utf-8") as f:
+    with open_log(log) as f:
         f.write(f"pkgfactory: {message}\n")

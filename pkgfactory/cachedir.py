@@ -12,14 +12,18 @@ import shutil
 from pathlib import Path
 
 from pkgfactory.errors import InputError
+from pkgfactory.published import make_dir, refuse_not_a_directory
 
 
 def cache_dir(*parts: str) -> Path:
     """``$XDG_CACHE_HOME/pkgfactory`` (``~/.cache/pkgfactory``), created on first use; ``parts``
     name a path below it (not created)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "pkgfactory"
-    path.mkdir(parents=True, exist_ok=True)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    path = Path(xdg or Path.home() / ".cache") / "pkgfactory"
+    try:
+        make_dir(path, "cache directory", public=False)
+    except InputError as e:
+        raise InputError(f"{e} (XDG_CACHE_HOME={xdg})" if xdg else str(e)) from None
     return path.joinpath(*parts)
 
 
@@ -28,9 +32,24 @@ def cap_from_env(var: str, default_mb: int) -> int:
     raw = os.environ.get(var, "")
     if not raw:
         return default_mb << 20
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "³".isdigit(), and int() refuses it
         raise InputError(f"{var}={raw!r} is not a whole number of megabytes")
     return int(raw) << 20
+
+
+def check_env(*caches) -> None:
+    """Refuse, as a command starts, a cache setting it would trip over only later (a bad size after
+    minutes of compiling, or never: a hit never reads the cap) or quietly ignore (a cache directory
+    that cannot be a directory turned the cache off). ``caches``: the cache modules the command
+    uses, each with ``CAP_ENV`` (its size variable) and maybe ``DIR_ENV`` (its directory variable).
+    Nothing is made (--no-cache must leave no cache behind), and a cache we may only read is
+    fine: it still gives hits."""
+    cache_dir()
+    for c in caches:
+        cap_from_env(c.CAP_ENV, 0)
+        where = os.environ.get(getattr(c, "DIR_ENV", ""), "")
+        if where:
+            refuse_not_a_directory(where, f"the {c.DIR_ENV} directory")
 
 
 def drop_least_recent(entries, cap: int) -> None:

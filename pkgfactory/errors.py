@@ -26,3 +26,8 @@ class InputError(PkgfError):
     """The user gave us something we cannot use (file, value, option)."""
 
     code = "bad-input"
+
+
+def not_utf8(label, e: UnicodeDecodeError) -> InputError:
+    """The one wording for a file of ours (project, profile, config) that is not UTF-8 text."""
+    return InputError(f"{label}: not UTF-8 text (byte {e.start})")

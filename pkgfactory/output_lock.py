@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from pkgfactory.errors import PkgfError
+from pkgfactory.errors import InputError, PkgfError
 
 LOCK_NAME = ".pkgfactory.lock"
 
@@ -49,7 +49,10 @@ def output_lock(out_dir: Path):
         finally:
             _held[key] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # a directory we may not write in (read-only, /proc): the user's choice of -o
+        raise InputError(f"cannot write in output directory {out_dir}: {e.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -53,6 +53,7 @@ import subprocess_tee
 
 from pkgfactory.errors import PkgfError
 from pkgfactory.hints import install_hint
+from pkgfactory.published import open_log
 
 # Grace period between the TERM and the KILL that ``timeout`` sends.
 _KILL_AFTER_S = 10
@@ -347,7 +348,7 @@ def _open_log(log: Path | None) -> IO[str] | None:
         return None
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
-    return open(log, "a", encoding="utf-8", errors="backslashreplace")
+    return open_log(log)
 
 
 def _last_line(text: str | None) -> str:

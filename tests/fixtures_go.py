@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ class Result:
     err: str
 
 
-def run_cli(*args: str, input: str | None = None, env=None) -> Result:
+def run_cli(*args: str, input: str | None = None, env=None, umask: int | None = None) -> Result:
     p = subprocess.run([sys.executable, "-m", "pkgfactory", *map(str, args)], capture_output=True,
-                       text=True, input=input, env=env)
+                       text=True, input=input, env=env, preexec_fn=None if umask is None else lambda: os.umask(umask))
     return Result(p.returncode, p.stdout, p.stderr)
 
 

@@ -80,7 +80,8 @@ def test_unknown_target_and_bad_arch(go_binaries):
 
 # --- every command that has --json reports its errors as JSON ---------------------------
 
-def _json_commands(group=None, path=()):
+def _all_commands(group=None, path=()):
+    """(command words, click command) of every sub-command."""
     from pkgfactory.cli import _register, cli
 
     if group is None:
@@ -89,9 +90,15 @@ def _json_commands(group=None, path=()):
     for name in group.list_commands(None):
         cmd = group.get_command(None, name)
         if hasattr(cmd, "commands"):
-            yield from _json_commands(cmd, (*path, name))
-        elif any("--json" in getattr(p, "opts", ()) for p in cmd.params):
-            yield " ".join((*path, name))
+            yield from _all_commands(cmd, (*path, name))
+        else:
+            yield (*path, name), cmd
+
+
+def _json_commands():
+    for words, cmd in _all_commands():
+        if any("--json" in getattr(p, "opts", ()) for p in cmd.params):
+            yield " ".join(words)
 
 
 def _failing_args(tmp_path) -> dict[str, list]:
@@ -183,3 +190,121 @@ def test_init_refuses_each_bad_input_in_one_line(bad_inputs, option, tmp_path):
         assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), (name, r.err)
         assert str(path) in lines[0], name
         assert r.out == "" and not out.exists(), name
+
+
+# --- output and cache directories that cannot be made ------------------------------------
+
+def _one_line(r) -> str:
+    assert r.code == 2 and "Traceback" not in r.err and r.out == "", r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pkgfactory: error: "), r.err
+    return lines[0]
+
+
+@pytest.fixture
+def example_source(tmp_path):
+    from hello_example import copy_example_source
+
+    return copy_example_source(tmp_path / "project")
+
+
+@pytest.mark.parametrize("command", ["compile", "build", "bundle"])
+@pytest.mark.parametrize("out", ["/etc/passwd/x", "/proc/x", "/proc", "/etc/passwd/x/y"])
+def test_an_output_directory_that_cannot_be_made_is_bad_input(example_source, tmp_path, command, out):
+    extra = ["--keys-dir", tmp_path / "keys"] if command == "bundle" else []
+    r = run_cli(command, "-c", example_source, "-o", out, "-t", "debian-12", "--arch", "x86_64", *extra)
+    line = _one_line(r)
+    assert "output directory" in line and out in line, line
+
+
+def test_a_cache_home_that_is_a_file_is_bad_input(example_source, tmp_path):
+    r = run_cli("compile", "-c", example_source, "-o", tmp_path / "dist", "-t", "debian-12",
+                env={**os.environ, "XDG_CACHE_HOME": "/etc/passwd"})
+    assert "cache directory /etc/passwd/pkgfactory" in _one_line(r)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_profile_that_is_not_utf8_is_bad_input(tmp_path, go_binaries):
+    d = tmp_path / "profiles"
+    d.mkdir()
+    (d / "y.toml").write_bytes(b"\xff\xfe")
+    r = run_cli("check", go_binaries["static"], "-t", "y", "--targets-dir", d)
+    assert _one_line(r) == f"pkgfactory: error: {d / 'y.toml'}: not UTF-8 text (byte 0)"
+
+
+# --- an empty path is not the current directory ------------------------------------------
+
+def _looks_like_a_path(param) -> bool:
+    import click
+
+    return (isinstance(param.type, click.Path) or (param.metavar or "").rstrip(".") in {"DIR", "FILE", "PATH"}
+            or param.name.endswith(("_dir", "_dirs", "_file", "_root", "output", "config")))
+
+
+def _path_params():
+    for words, cmd in _all_commands():
+        for p in cmd.params:
+            if _looks_like_a_path(p):
+                yield words, p
+
+
+def test_every_path_option_and_argument_uses_the_shared_path_type():
+    from pkgfactory.commands._common import PathType
+
+    found = list(_path_params())
+    names = {(" ".join(w), p.name) for w, p in found}
+    # The walk finds the options the empty-path defect was reported on: it is not vacuous.
+    assert {("keys generate", "keys_dir"), ("compile", "out_dir"), ("bundle", "prebuilt_dir"),
+            ("bundle", "passphrase_file"), ("build", "sources_root"), ("targets list", "targets_dirs"),
+            ("verify", "bundle"), ("inspect", "binaries"), ("keys import", "key_file")} <= names
+    assert [(w, p.name) for w, p in found if not isinstance(p.type, PathType)] == []
+
+
+def test_an_empty_path_is_refused_in_one_line_naming_the_option(tmp_path, monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    from pkgfactory.cli import cli
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    # In this process: thirty-odd interpreter start-ups would cost more than the rest of the file.
+    runner = CliRunner()
+    for words, p in _path_params():
+        given = [""] if isinstance(p, click.Argument) else [max(p.opts, key=len), ""]
+        r = runner.invoke(cli, [*words, *given], prog_name="pkgfactory")
+        name = p.human_readable_name if isinstance(p, click.Argument) else max(p.opts, key=len)
+        assert r.exit_code == 2 and r.stdout == "", (words, p.name, r.output)
+        assert r.stderr == f"pkgfactory: error: {name} is empty: give a path (. for the current directory)\n", \
+            (words, p.name, r.stderr)
+    # Nothing was made of the current directory (keys generate made it a GnuPG home).
+    assert list(cwd.iterdir()) == []
+
+
+def test_an_empty_path_with_json_is_a_json_error():
+    r = run_cli("keys", "generate", "--keys-dir", "", "--name", "n", "--email", "e@x", "--no-passphrase", "--json")
+    assert r.code == 2
+    assert json.loads(r.out)["error"] == {"code": "bad-input", "exit_code": 2,
+                                          "message": "--keys-dir is empty: give a path (. for the current directory)"}
+
+
+# --- cache settings are checked when a command starts ------------------------------------
+
+_CACHE_SETTINGS = [("compile", "PKGF_COMPILE_CACHE_MB", "abc"), ("build", "PKGF_COMPILE_CACHE_MB", "12x"),
+                   ("build", "PKGF_PACKAGE_CACHE_MB", "x"), ("bundle", "PKGF_PACKAGE_CACHE_MB", "-1"),
+                   ("bundle", "PKGF_SIGNATURE_CACHE_MB", "²"), ("build", "PKGF_PACKAGE_CACHE", "/etc/passwd"),
+                   ("bundle", "PKGF_PACKAGE_CACHE", "/etc/passwd/cache"),
+                   ("bundle", "PKGF_SIGNATURE_CACHE", "/etc/passwd")]
+
+
+@pytest.mark.parametrize("command,var,value", _CACHE_SETTINGS)
+def test_a_bad_cache_setting_is_refused_before_anything_is_done(example_source, tmp_path, command, var, value):
+    """Not after minutes of compiling, not ignored on a cache hit, not quietly turning the cache off."""
+    extra = {"compile": [], "build": ["--builder", "native"],
+             "bundle": ["--builder", "native", "--keys-dir", tmp_path / "keys"]}[command]
+    out = tmp_path / "out"
+    r = run_cli(command, "-c", example_source, "-o", out, "-t", "debian-12", *extra, env={**os.environ, var: value})
+    line = _one_line(r)
+    assert var in line and value in line, line
+    assert not out.exists()

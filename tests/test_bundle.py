@@ -358,3 +358,23 @@ def test_a_key_old_rpm_cannot_check_is_refused_before_building(tmp_path, made):
     assert r.code == 2, r
     assert len(r.err.strip().splitlines()) == 1 and "centos-7" in r.err, r.err
     assert not (tmp_path / "out" / "centos-7").exists() and not (tmp_path / "out" / "build-report.json").exists()
+
+
+def test_outputs_are_not_writable_by_others_under_umask_000(tmp_path):
+    """Packages, reports, logs, the tar and every directory of OUT: 0644 files and 0755 directories
+    (binaries 0755), whatever umask the bundle ran under; under umask 000 they were 0666 and 0777."""
+    project = copy_example_source(tmp_path / "project")
+    key = make_key(tmp_path / "keys")
+    out = tmp_path / "made" / "out"
+    r = run_cli("bundle", "-c", project, "-o", out, "--keys-dir", key.home, "--target", "debian-12",
+                "--arch", "x86_64", "--builder", "native", umask=0)
+    kill_agent(key.home)
+    assert r.code == 0, r.err + r.out
+    seen = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o7777
+            for p in [tmp_path / "made", *sorted((tmp_path / "made").rglob("*"))]}
+    assert {"made/out/hello-service-1.2.0.tar", "made/out/build-report.json", "made/out/logs/bundle.log",
+            "made/out/debian-12/x86_64/hello-service_1.2.0-1_amd64.deb"} <= set(seen)
+    executable = {"made/out/hello-service-1.2.0/install.sh"}
+    wrong = {p: oct(m) for p, m in seen.items()
+             if m != (0o755 if (tmp_path / p).is_dir() or p in executable else 0o644)}
+    assert wrong == {}

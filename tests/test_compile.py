@@ -285,6 +285,34 @@ def test_two_compiles_are_identical_and_the_second_is_a_cache_hit(tmp_path):
     assert compile_json(project, tmp_path / "a" / "dist")["binaries"][0]["cache"] == "hit"
 
 
+@pytest.mark.parametrize("out,found", [("cmd", "app/main.go"), ("cmd/app", "main.go"), ("lib", "deep/x/go.mod")])
+def test_an_output_directory_holding_go_source_is_refused(tmp_path, out, found):
+    """The output directory is left out of the source a compile is keyed by: were Go source there,
+    an edit to it would be a cache hit shipping the binary compiled before the edit."""
+    project = go_project(tmp_path / "a", files={"lib/deep/x/go.mod": "module example.com/x\n",
+                                                "dist/.work/run-1/usr/share/doc/app/example.go": "package x\n"})
+    # pkgfactory's own work there is not source (go compiles nothing under a "." directory).
+    assert compile_json(project, tmp_path / "a" / "dist")["binaries"][0]["name"] == "app"
+    r = run_cli("compile", "-c", project, "-o", tmp_path / "a" / out)
+    assert one_line_error(r) == (f"pkgfactory: error: output directory {tmp_path / 'a' / out} holds Go source "
+                                 f"({found}), which the compile cache would not see change; give the output a "
+                                 "directory of its own (e.g. dist)")
+    assert not {"app-x86_64", "compile-report.json"} & {p.name for p in (tmp_path / "a" / out).iterdir()}
+
+
+def test_outputs_have_fixed_modes_under_umask_000(tmp_path):
+    """Not 0666/0777: what compile writes is read by others, whatever umask it ran under."""
+    project = go_project(tmp_path / "a")
+    out = tmp_path / "new" / "dist"
+    r = run_cli("compile", "-c", project, "-o", out, umask=0)
+    assert r.code == 0, r.err
+    modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o7777 for p in sorted(tmp_path.rglob("*"))
+             if p.is_relative_to(tmp_path / "new")}
+    # The lock file is the output lock's own (0644 by its open mode); every other name is listed.
+    assert modes == {"new": 0o755, "new/dist": 0o755, "new/dist/.pkgfactory.lock": 0o644,
+                     "new/dist/app-x86_64": 0o755, "new/dist/compile-report.json": 0o644}
+
+
 def test_vendored_module_compiles_without_module_cache(tmp_path, go_binaries):
     """-mod=vendor: the dependency comes from vendor/, with an empty module cache and GOPROXY=off."""
     from gobuild import _write_proxy

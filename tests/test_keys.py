@@ -302,3 +302,16 @@ def test_list_keeps_the_fingerprint_on_one_line_of_a_narrow_terminal(tmp_path, c
     assert all(len(ln) <= cols for ln in lines), "\n".join(lines)
     # Whole on one line, copyable as it stands: what the site compares against the delivery note.
     assert any(key.fingerprint in ln for ln in lines), text
+
+
+def test_export_to_a_file_is_0644_under_umask_000(tmp_path):
+    """The public key goes to the sites: nobody else may rewrite it on the way, whatever the umask."""
+    from fixtures_go import run_cli
+
+    key = make_key(tmp_path / "k")
+    try:
+        r = run_cli("keys", "export", "--keys-dir", key.home, "-o", tmp_path / "KEY.asc", umask=0)
+    finally:
+        kill_agent(key.home)
+    assert r.code == 0, r.err
+    assert (tmp_path / "KEY.asc").stat().st_mode & 0o7777 == 0o644

@@ -36,6 +36,7 @@ from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
 from pkgfactory.prebuilt import find_prebuilt
+from pkgfactory.published import make_dir, publish_mode
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.sign import Signer
 from pkgfactory.sign.cache import signature_cache
@@ -229,6 +230,7 @@ def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
             tar.add(stage / f, arcname=f"{name}/{f}", recursive=False, filter=norm)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    publish_mode(tmp)
     os.replace(tmp, dest)
 
 
@@ -274,7 +276,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
     ``build_options``: pkgfactory.build.Options (verbose, jobs, cache, progress callbacks)."""
     verbose = build_options.get("verbose", False)
     out_dir = Path(out_dir).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir, "output directory")
     say = on_stage or (lambda msg: None)
     with output_lock(out_dir):
         # Refusals that need only the project, and the output directory's earlier
@@ -288,7 +290,7 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
         output_guard.claim(out_dir, project, matrix, force=force,
                            bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
-        logs.mkdir(exist_ok=True)
+        make_dir(logs, "log directory")
         log = logs / "bundle.log"
         for line in skipped:
             say(line)

@@ -5,13 +5,34 @@ import sys
 
 import click
 
+from pkgfactory.errors import InputError
 from pkgfactory.printable import printable
 
+
+class PathType(click.Path):
+    """The type of every path option and argument. An empty value is refused, one line naming
+    the option: Path("") is ".", so ``--keys-dir ""`` (an unset variable in a script) made the
+    current directory a GnuPG home and ``-o ""`` wrote into it. ``.`` says that, if meant."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value == "":
+            raise InputError(f"{_param_name(param)} is empty: give a path (. for the current directory)")
+        return super().convert(value, param, ctx)
+
+
+def _param_name(param) -> str:
+    if param is None:
+        return "a path"
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    return max(param.opts, key=len)
+
+
 targets_dir_option = click.option(
-    "--targets-dir", "targets_dirs", multiple=True, metavar="DIR",
+    "--targets-dir", "targets_dirs", multiple=True, metavar="DIR", type=PathType(),
     help="Extra directory of target profile files (repeatable; also PKGF_TARGETS_DIR).")
 sources_root_option = click.option(
-    "--sources-root", type=click.Path(file_okay=False), envvar="PKGF_SOURCES_ROOT", metavar="DIR",
+    "--sources-root", type=PathType(file_okay=False), envvar="PKGF_SOURCES_ROOT", metavar="DIR",
     help="Directory every project source must be under (default: the project file's; also PKGF_SOURCES_ROOT).")
 trust_templates_option = click.option(
     "--trust-templates", is_flag=True, envvar="PKGF_TRUST_TEMPLATES",

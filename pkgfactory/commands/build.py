@@ -5,16 +5,19 @@ from pathlib import Path
 
 import click
 
+from pkgfactory import pkgcache
 from pkgfactory.build import REPORT_NAME, run_build
 from pkgfactory.builder import get_builder
-from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option,
+from pkgfactory.cachedir import check_env
+from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, text, trust_templates_option)
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
+from pkgfactory.compile import cache as compile_cache
 from pkgfactory.engine import ENGINES
 
 config_option = click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
-                             type=click.Path(dir_okay=False), help="Project file.")
+                             type=PathType(dir_okay=False), help="Project file.")
 builder_options = [
     click.option("--builder", type=click.Choice(["container", "native"]), default="container", show_default=True,
                  help="Build in the builder container, or natively on this host."),
@@ -30,7 +33,7 @@ builder_options = [
 input_options = [
     click.option("--target", "-t", "target_ids", multiple=True, metavar="ID", help="Only these targets (repeatable)."),
     click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names)."),
-    click.option("-o", "--output", "out_dir", default="output", show_default=True, type=click.Path(file_okay=False)),
+    click.option("-o", "--output", "out_dir", default="output", show_default=True, type=PathType(file_okay=False)),
     click.option("--force", is_flag=True,
                  help="Replace what an earlier, different run left in the output directory (removed first)."),
     targets_dir_option,
@@ -70,6 +73,8 @@ def build(project_file, target_ids, arches, out_dir, force, builder, engine, ima
           verbose, as_json, targets_dirs, sources_root, trust_templates):
     """Build the packages a project file describes."""
     from rich.table import Table
+
+    check_env(compile_cache, pkgcache)
 
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()

@@ -5,23 +5,27 @@ from pathlib import Path
 
 import click
 
+from pkgfactory import pkgcache
 from pkgfactory.builder import get_builder
 from pkgfactory.bundle.assemble import run_bundle
-from pkgfactory.commands._common import console, emit_json, text
+from pkgfactory.cachedir import check_env
+from pkgfactory.commands._common import PathType, console, emit_json, text
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
+from pkgfactory.compile import cache as compile_cache
+from pkgfactory.sign import cache as signature_cache
 
 
 @click.command()
 @config_option
 @with_input_options
-@click.option("--keys-dir", default="keys", show_default=True, type=click.Path(file_okay=False),
+@click.option("--keys-dir", default="keys", show_default=True, type=PathType(file_okay=False),
               help="GnuPG home holding the signing key.")
 @click.option("--key", "fingerprint", metavar="FPR", help="Signing key (default: the only key in --keys-dir).")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True),
+@click.option("--passphrase-file", type=PathType(dir_okay=False, exists=True),
               help="File holding the key's passphrase (also PKGF_GPG_PASSPHRASE_FILE).")
-@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=click.Path(file_okay=False),
+@click.option("--prebuilt", "prebuilt_dir", metavar="DIR", type=PathType(file_okay=False),
               help="Packages built elsewhere (e.g. signed by UnionTech), DIR/<target>/<arch>/<one .deb or .rpm>: "
                    "checked and bundled as they are instead of built.")
 @with_run_options
@@ -29,6 +33,7 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
            engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
            trust_templates):
     """check → build → sign → index → bundle → self-verify."""
+    check_env(compile_cache, pkgcache, signature_cache)
     out = console()
     quiet = as_json
 

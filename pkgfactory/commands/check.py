@@ -8,14 +8,14 @@ from rich.table import Table
 
 from pkgfactory import targets
 from pkgfactory.check.matrix import FAIL, Matrix, check_matrix
-from pkgfactory.commands._common import ARCH, console, emit_json, json_option, targets_dir_option, text
+from pkgfactory.commands._common import ARCH, PathType, console, emit_json, json_option, targets_dir_option, text
 from pkgfactory.inspect import inspect_files
 
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
 @click.command()
-@click.argument("binaries", nargs=-1, required=True, metavar="BINARY...")
+@click.argument("binaries", nargs=-1, required=True, metavar="BINARY...", type=PathType())
 @click.option("--target", "-t", "target_ids", required=True, multiple=True, metavar="ID",
               help="Target profile id (repeatable; 'all' for every known target).")
 @click.option("--arch", type=ARCH, help="The arch these binaries are meant for (ours, or Go's name).")

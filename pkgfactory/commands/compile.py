@@ -11,12 +11,15 @@ from pathlib import Path
 import click
 
 from pkgfactory.build import select, write_atomic
-from pkgfactory.commands._common import (ARCH, console, emit_json, json_option, sources_root_option, targets_dir_option,
-                                        text)
+from pkgfactory.cachedir import check_env
+from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
+                                        targets_dir_option, text)
+from pkgfactory.compile import cache as compile_cache
 from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load, resolve_targets
+from pkgfactory.published import make_dir, publish_mode, refuse_unmakeable
 
 REPORT_NAME = "compile-report.json"
 
@@ -55,11 +58,11 @@ class Progress:
 
 @click.command("compile")
 @click.option("-c", "--config", "project_file", default="pkgfactory.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="Project file.")
+              type=PathType(dir_okay=False), help="Project file.")
 @click.option("--target", "-t", "target_ids", multiple=True, metavar="ID",
               help="Only for these targets (repeatable): the floors are theirs.")
 @click.option("--arch", "arches", multiple=True, type=ARCH, help="Only these arches (ours, or Go's names).")
-@click.option("-o", "--output", "out_dir", default="dist", show_default=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", default="dist", show_default=True, type=PathType(file_okay=False),
               help=f"Where <binary>-<arch> and {REPORT_NAME} go.")
 @targets_dir_option
 @sources_root_option
@@ -67,6 +70,7 @@ class Progress:
 @json_option
 def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_root, verbose, as_json):
     """Compile the project's Go binaries for the floors of its targets."""
+    check_env(compile_cache)
     project = load(project_file, check_sources=False, sources_root=sources_root)
     if project.go is None:
         raise InputError(f"{project.path}: nothing to compile: the project has no [go] table "
@@ -74,18 +78,19 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
     _refuse_name_clash(project)
     matrix = select(project, resolve_targets(project, targets_dirs), target_ids, arches)
     out = Path(out_dir).absolute()
+    refuse_unmakeable(out, "output directory")
     progress = Progress(quiet=as_json, verbose=verbose)
     report = compile_project(project, matrix, sources_root=sources_root, exclude=[out],
                              verbose=verbose and not as_json, on_start=progress.start, on_done=progress.done)
     doc = report.to_dict()
     # Only now is anything written: a refused or failed compile leaves DIR as it was.
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out, "output directory")
     with output_lock(out):
         for compiled, rec in zip(report.results, doc["binaries"]):
             dest = out / f"{rec['name']}-{rec['arch']}"
             tmp = out / f".{dest.name}.part-{os.getpid()}"
             shutil.copyfile(compiled.path, tmp)
-            os.chmod(tmp, 0o755)
+            publish_mode(tmp, executable=True)
             os.replace(tmp, dest)
             rec["output"] = str(dest)
         write_atomic(out / REPORT_NAME, json.dumps(doc, indent=2) + "\n")

@@ -4,21 +4,21 @@ from pathlib import Path
 
 import click
 
-from pkgfactory.commands._common import console, emit_json, json_option, targets_dir_option, text
+from pkgfactory.commands._common import PathType, console, emit_json, json_option, targets_dir_option, text
 from pkgfactory.errors import InputError
 from pkgfactory.init import draft_from_binaries, draft_from_nfpm, output_path, write_draft
 
 
 @click.command()
 # Plain paths: what is wrong with a file is reported by the reader, on one line.
-@click.option("--binary", "binaries", multiple=True, type=click.Path(path_type=Path),
+@click.option("--binary", "binaries", multiple=True, type=PathType(path_type=Path),
               metavar="FILE", help="A built binary (repeatable: one per arch). Its arch comes from the ELF "
               "header; the targets are those `pkgfactory check` passes it on.")
 @click.option("--name", help="Package name (default: from the binary's file name).")
-@click.option("--from-nfpm", "nfpm", type=click.Path(path_type=Path), metavar="FILE",
+@click.option("--from-nfpm", "nfpm", type=PathType(path_type=Path), metavar="FILE",
               help="An nfpm.yaml, or a .goreleaser.yaml whose nfpms: section to convert.")
 @click.option("--nfpm-id", metavar="ID", help="Which nfpms: entry of a .goreleaser.yaml (when it has several).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="PATH",
+@click.option("-o", "--output", type=PathType(path_type=Path), metavar="PATH",
               help="File to write, or a directory for its pkgfactory.toml (default: ./pkgfactory.toml).")
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
 @json_option

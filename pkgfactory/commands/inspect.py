@@ -2,12 +2,12 @@
 
 import click
 
-from pkgfactory.commands._common import console, emit_json, json_option, text
+from pkgfactory.commands._common import PathType, console, emit_json, json_option, text
 from pkgfactory.inspect import BinaryInfo, inspect_files
 
 
 @click.command()
-@click.argument("binaries", nargs=-1, required=True, metavar="BINARY...")
+@click.argument("binaries", nargs=-1, required=True, metavar="BINARY...", type=PathType())
 @json_option
 def inspect(binaries, as_json):
     """Show ELF and Go build facts of BINARY..."""

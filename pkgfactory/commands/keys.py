@@ -9,16 +9,18 @@ from pathlib import Path
 
 import click
 
-from pkgfactory.commands._common import console, emit_json, json_option, text
+from pkgfactory.commands._common import PathType, console, emit_json, json_option, text
 from pkgfactory.errors import InputError
 from pkgfactory.keys import ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_KEYS_DIR, KeyInfo, Keyring, generate_key
 from pkgfactory.keys.passphrase import ENV_VAR, from_file_or_env, have_terminal, prompt
+from pkgfactory.published import publish_mode
 
 keys_dir_option = click.option(
-    "--keys-dir", default=DEFAULT_KEYS_DIR, show_default=True, metavar="DIR",
+    "--keys-dir", default=DEFAULT_KEYS_DIR, show_default=True, metavar="DIR", type=PathType(),
     help="GnuPG home holding the signing key (created mode 0700).")
 passphrase_file_option = click.option(
-    "--passphrase-file", metavar="FILE", help=f"Read the key's passphrase from FILE's first line (also ${ENV_VAR}).")
+    "--passphrase-file", metavar="FILE", type=PathType(),
+    help=f"Read the key's passphrase from FILE's first line (also ${ENV_VAR}).")
 
 
 @click.group("keys")
@@ -69,7 +71,7 @@ def generate(name, email, passphrase_file, no_passphrase, algorithm, expire, if_
 
 
 @keys.command("import")
-@click.argument("key_file", metavar="FILE")
+@click.argument("key_file", metavar="FILE", type=PathType())
 @passphrase_file_option
 @keys_dir_option
 @json_option
@@ -85,7 +87,8 @@ def import_(key_file, passphrase_file, keys_dir, as_json):
 
 @keys.command("export")
 @click.option("--fingerprint", metavar="FPR", help="Which key (default: the only one).")
-@click.option("-o", "--output", default="-", show_default=True, metavar="FILE", help="Where to write; - is stdout.")
+@click.option("-o", "--output", default="-", show_default=True, metavar="FILE", type=PathType(),
+              help="Where to write; - is stdout.")
 @click.option("--binary", is_flag=True, help="A binary keyring (for apt's signed-by=) instead of armored text.")
 @keys_dir_option
 def export(fingerprint, output, binary, keys_dir):
@@ -106,6 +109,7 @@ def export(fingerprint, output, binary, keys_dir):
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         tmp.write_bytes(data)
+        publish_mode(tmp)  # the key the sites are sent: nobody else may rewrite it first
         os.replace(tmp, out)
     except OSError as e:
         tmp.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ import sys
 import click
 from rich.text import Text
 
-from pkgfactory.commands._common import console, emit_json, json_option
+from pkgfactory.commands._common import PathType, console, emit_json, json_option
 from pkgfactory.verify import ORIGIN_UNKNOWN, verify_bundle
 
 # Exit codes: 0 verified, 1 problems found, 2 bad input, 3 consistent but the origin not established.
@@ -13,7 +13,7 @@ EXIT_ORIGIN_UNKNOWN = 3
 
 
 @click.command()
-@click.argument("bundle", type=click.Path(file_okay=False))
+@click.argument("bundle", type=PathType(file_okay=False))
 @click.option("--fingerprint", metavar="FPR", help="The signing key fingerprint you received out of band.")
 @click.option("--accept-bundled-key", is_flag=True,
               help="Without --fingerprint: accept the key the bundle carries as its origin (exit 0 when consistent).")

@@ -27,7 +27,7 @@ from typing import Callable
 
 from pkgfactory.cachedir import cache_dir, cap_from_env, drop_least_recent
 from pkgfactory.digest import sha256_file
-from pkgfactory.errors import PkgfError
+from pkgfactory.errors import InputError, PkgfError
 
 # Bump when what a key covers, or an entry's layout, changes.
 RECIPE = 1
@@ -42,7 +42,18 @@ def root() -> Path:
 
 
 def tree_digest(dirs: list[Path], exclude: list[Path] = ()) -> str:
-    """sha256 over the names, exec bits and contents of every file under ``dirs``."""
+    """sha256 over the names, exec bits and contents of every file under ``dirs``, but for the
+    output directories in ``exclude`` (what pkgfactory wrote there changes every run).
+
+    An output directory inside a tree that holds Go source is refused: its edits would not change
+    the key, and a hit would ship the binary compiled before them (``-o cmd``). Refusing is exact
+    where leaving out only pkgfactory's own names there would not be: those are written by
+    compile, build and bundle (binaries, reports, logs, .work, <target>/<arch>/, bundles), and one
+    name missed or one added later is a stale binary shipped without a word. (Files a package
+    //go:embeds from inside an output directory are not looked for: embedding pkgfactory's own
+    output would be circular anyway. An output directory that is a tree's top, or above it, is
+    never left out, so it hides nothing.)
+    """
     skip = {os.path.realpath(p) for p in exclude}
     h = hashlib.sha256()
     for top in dirs:
@@ -52,7 +63,11 @@ def tree_digest(dirs: list[Path], exclude: list[Path] = ()) -> str:
             keep = []
             for d in sorted(subdirs):
                 path = os.path.join(cur, d)
-                if d in _VCS_DIRS or os.path.realpath(path) in skip:
+                if d in _VCS_DIRS:
+                    continue
+                if os.path.realpath(path) in skip:
+                    if not os.path.islink(path):  # go does not walk into a symlinked one either
+                        _refuse_go_source(path)
                     continue
                 if os.path.islink(path):  # go does not walk into symlinked directories either
                     h.update(f"L {os.path.relpath(path, top)}\0{os.readlink(path)}\n".encode())
@@ -70,6 +85,18 @@ def tree_digest(dirs: list[Path], exclude: list[Path] = ()) -> str:
                     continue  # gone while we walked (or a dangling link): nothing the compile can read
                 h.update(f"F {os.path.relpath(path, top)}\0{st.st_mode & 0o111:o}\0{digest}\n".encode())
     return h.hexdigest()
+
+
+def _refuse_go_source(out: str) -> None:
+    for cur, subdirs, files in os.walk(out):
+        # No import path has an element starting with ".", so nothing there is compiled; and that
+        # is where pkgfactory keeps its work (.work/, staging), which can hold packaged .go files.
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".go") or name == "go.mod":
+                found = os.path.relpath(os.path.join(cur, name), out)
+                raise InputError(f"output directory {out} holds Go source ({found}), which the compile cache "
+                                 "would not see change; give the output a directory of its own (e.g. dist)")
 
 
 def key(parts: dict) -> str:

@@ -24,7 +24,7 @@ import yaml
 
 from pkgfactory import targets
 from pkgfactory.check.rules import go_policy
-from pkgfactory.errors import InputError
+from pkgfactory.errors import InputError, not_utf8
 from pkgfactory.init.common import first_changelog, package_version, placeholders, relative_to, valid
 from pkgfactory.init.draft import Draft
 from pkgfactory.init.targets import choose_targets
@@ -60,7 +60,7 @@ def read_config(path: Path) -> dict:
     try:
         doc = yaml.safe_load(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raise not_utf8(path, e) from None
     except yaml.YAMLError as e:
         raise InputError(f"{path}: invalid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(doc, dict):

@@ -9,6 +9,7 @@ from pathlib import Path
 from pkgfactory import runner
 from pkgfactory.errors import PkgfError
 from pkgfactory.package.plan import BuildPlan
+from pkgfactory.published import make_dir, publish_mode
 
 
 def build_native(plan: BuildPlan, log: Path | None = None, dest_dir: Path | None = None, *,
@@ -56,11 +57,13 @@ def publish_file(built: Path, fmt: str, profile, arch: str, log: Path | None, de
 
 
 def copy_atomic(src: Path, final: Path) -> Path:
-    """Copy ``src`` to ``final`` under a temporary name, synced, then renamed: nobody sees half a file."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+    """Copy ``src`` to ``final`` under a temporary name, synced, then renamed: nobody sees half a file.
+    ``final`` gets the published mode (pkgfactory.published), not one the umask decides."""
+    make_dir(final.parent, "package directory")
     tmp = final.with_name(f".{final.name}.part-{os.getpid()}")
     try:
         shutil.copyfile(src, tmp)
+        publish_mode(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)

@@ -14,7 +14,7 @@ import tomllib
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
-from pkgfactory.errors import InputError
+from pkgfactory.errors import InputError, not_utf8
 from pkgfactory.project import expand, rules
 from pkgfactory.project.model import (
     RELATION_KINDS, Alternative, Binary, ChangelogEntry, Config, Dep, Directory, File, Go, Group, Kernel,
@@ -68,7 +68,7 @@ def load(path: str | os.PathLike, *, check_sources: bool = True,
     except OSError as e:
         raise InputError(f"{label}: cannot read project file: {e.strerror}") from None
     except UnicodeDecodeError as e:
-        raise InputError(f"{label}: not UTF-8 text (byte {e.start})") from None
+        raise not_utf8(label, e) from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{label}: invalid TOML: {e}") from None
     except RecursionError:

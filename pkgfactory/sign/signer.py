@@ -20,6 +20,7 @@ from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.hints import install_hint
 from pkgfactory.keys.keyring import KeyInfo, Keyring
 from pkgfactory.keys.passphrase import check_passphrase, from_file_or_env, have_terminal, prompt
+from pkgfactory.published import open_log
 from pkgfactory.sign.agent import Agent
 from pkgfactory.sign.cache import entry_key
 from pkgfactory.sign.janitor import Janitor
@@ -244,7 +245,7 @@ class Signer:
     def _note(self, message: str) -> None:
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log, "a", encoding="utf-8") as f:
+            with open_log(self.log) as f:
                 f.write(f"pkgfactory: {message}\n")
 
     def _checker(self) -> OneKey:

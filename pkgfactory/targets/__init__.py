@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pkgfactory.errors import InputError
+from pkgfactory.errors import InputError, not_utf8
 from pkgfactory.targets import policies
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -202,6 +202,8 @@ def load_file(path: Path) -> Profile:
             data = tomllib.load(f)
     except OSError as e:
         raise InputError(f"{path}: cannot read profile: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path}: invalid TOML: {e}") from None
     return parse_profile(data, path)
