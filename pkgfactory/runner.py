@@ -160,13 +160,7 @@ def _ctrl_c_passed_on():
         while not done.is_set():
             new = [pid for pid in _children() if pid not in before and _cmdline(pid) not in (me, None)]
             for pid in new:
-                try:
-                    if sig == signal.SIGKILL and os.getpgid(pid) == pid:
-                        os.killpg(pid, sig)  # timeout's group: the tool and its children
-                    else:
-                        os.kill(pid, sig)
-                except OSError:
-                    pass  # already gone
+                _signal_tool(pid, sig)
             if new:
                 return
             done.wait(0.05)
@@ -192,13 +186,22 @@ def interrupt_children(second: bool = False) -> None:
     for pid in _children():
         if _cmdline(pid) in (me, None):
             continue  # a forked copy of us that has not exec'd the tool yet
-        try:
-            if second and os.getpgid(pid) == pid:
-                os.killpg(pid, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL if second else signal.SIGINT)
-        except OSError:
-            pass  # already gone
+        _signal_tool(pid, signal.SIGKILL if second else signal.SIGINT)
+
+
+def _signal_tool(pid: int, sig: int) -> None:
+    """``sig`` to a tool we started: to its whole process group when it leads one (``timeout``,
+    its command and their children), as a terminal's Ctrl-C reaches a foreground job.
+    Not to ``timeout`` alone: a SIGINT that reaches it after fork() but before it has stored its
+    child's pid makes it exit at once and leave the command running, holding our pipes (a
+    run then hung for as long as the tool: about 1 Ctrl-C in 20 on a loaded machine)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except OSError:
+        pass  # already gone
 
 
 def _cmdline(pid: int) -> bytes | None:
@@ -228,14 +231,10 @@ def _children() -> list[int]:
 def _interrupt_child(argv: list[str]) -> None:
     # ``timeout`` puts the tool in a process group of its own, out of reach of
     # the terminal's Ctrl-C, and asyncio leaves it running when interrupted.
-    # A SIGINT to ``timeout`` is passed on to the whole group.
     want = b"".join(os.fsencode(a) + b"\0" for a in argv)
     for pid in _children():
         if _cmdline(pid) == want:
-            try:
-                os.kill(pid, signal.SIGINT)
-            except OSError:
-                pass  # already gone
+            _signal_tool(pid, signal.SIGINT)
 
 
 def _findable(exe: str, path_var: str, cwd) -> bool:
