@@ -84,6 +84,19 @@ def test_no_build_host_paths_from_the_compile_stage(made):
     assert compiled["project_file"] == "pkgfactory.toml" and compiled["module"]["dir"] == "."
 
 
+def test_page_says_how_the_binaries_were_compiled(made):
+    """reports/index.html has the compile stage's facts per binary and arch, from the delivered report."""
+    _, bundle, _, _ = made
+    compiled = json.loads((bundle / "reports" / "build-report.json").read_text())["compile"]
+    (rec,) = compiled["binaries"]
+    page = (bundle / "reports" / "index.html").read_text()
+    section = page.split('<section id="compiled">', 1)[1].split("</section>", 1)[0]
+    for fact in ("example.com/hello-service", "/usr/bin/hello-service", "./cmd/hello-service", rec["go_version"],
+                 "GOARCH=amd64 GOAMD64=v1", "static (CGO_ENABLED=0)", "2.17 (centos-7)", "3.10.0-1160 (centos-7)",
+                 ", ".join(rec["targets"])):
+        assert fact in section, fact
+
+
 def test_verify_passes_and_checks_the_fingerprint(made):
     _, bundle, key, _ = made
     r = run_cli("verify", bundle, "--fingerprint", key.fingerprint, "--json")

@@ -123,6 +123,8 @@ def test_page_states_what_the_bundle_holds(bundle):
     assert links and all(":" not in v and not v.startswith("/") for v in links), links
     for link in links:
         assert (path / "reports" / link).resolve().is_file(), link
+    # Binaries supplied built: no compile section.
+    assert 'id="compiled"' not in (path / "reports" / "index.html").read_text()
 
 
 def _chromium(*args, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -147,6 +147,29 @@ def _binaries(inspected) -> list[dict]:
              "interpreter": info.elf.interpreter or "none"} for (dest, arch), info in inspected.items()]
 
 
+def _compiled(compile_report: dict | None) -> dict | None:
+    """How the compile stage made the bundled binaries (None: they were supplied built)."""
+    if not compile_report:
+        return None
+    rows = []
+    for rec in compile_report.get("binaries", []):
+        floor = rec.get("floor") or {}
+        rows.append({
+            "binary": rec.get("binary", ""), "arch": rec.get("arch", ""), "package": rec.get("package", ""),
+            "go": rec.get("go_version", ""),
+            "goarch": " ".join([f"GOARCH={rec.get('goarch', '')}",
+                                *(f"{k}={v}" for k, v in (floor.get("cpu") or {}).items())]),
+            "linkage": f"cgo, glibc {floor.get('glibc')}" if rec.get("cgo") else "static (CGO_ENABLED=0)",
+            "glibc": f"{floor.get('glibc')} ({floor.get('glibc_from')})" if floor.get("glibc") else "",
+            "kernel": f"{floor.get('kernel')} ({floor.get('kernel_from')})" if floor.get("kernel") else "",
+            "targets": ", ".join(rec.get("targets", [])),
+            "sha256": rec.get("sha256", ""),
+        })
+    module = compile_report.get("module") or {}
+    return {"module": module.get("path", ""), "commit": module.get("commit") or "",
+            "modified": bool(module.get("modified")), "rows": rows}
+
+
 def _size(n: int) -> str:
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale:
@@ -185,6 +208,7 @@ def page_context(stage: Path, report, packages: list[dict], fingerprint: str, me
         "all_signed": all(x["signature"]["ok"] for x in listed),
         "sboms": _sboms(stage, inspected),
         "binaries": _binaries(inspected),
+        "compiled": _compiled(project.compile_report),
         "kernel": {"min": meta["kernel"]["min"] or "", "max": meta["kernel"]["max"] or "",
                    "modules": meta["kernel_modules"]},
         "targets": [{"id": t["id"], "name": t["name"], "family": t["family"], "glibc": t["glibc"],
