@@ -16,6 +16,7 @@ from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.keys import Keyring, generate_key, refuse_unverifiable
 from pkgfactory.sign.agent import Agent
 from signing_helpers import PASSPHRASE, kill_agent, make_key, watch_processes
+from terminal import run_in_pty
 
 
 def cli(*args, env_extra=None, cwd=None):
@@ -265,29 +266,10 @@ def test_passphrase_file_edge_cases(tmp_path):
 
 def _on_a_terminal(cols: int, *args) -> str:
     """The CLI's output on a pseudo-terminal ``cols`` wide, as a user at a console sees it."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    main, sub = pty.openpty()
-    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "PKGF_GPG_PASSPHRASE_FILE")}
-    p = subprocess.Popen([sys.executable, "-m", "pkgfactory", *map(str, args)], stdin=subprocess.DEVNULL,
-                         stdout=sub, stderr=sub, env={**env, "TERM": "xterm"}, close_fds=True)
-    os.close(sub)
-    chunks = []
-    while True:
-        try:
-            data = os.read(main, 65536)
-        except OSError:  # EIO: the other side is closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(main)
-    assert p.wait(timeout=60) == 0
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    code, text = run_in_pty(args, {**env, "TERM": "xterm"}, cols=cols)
+    assert code == 0
+    text = text.replace("\r\n", "\n")
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # colours and styles take no columns
 
 

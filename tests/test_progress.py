@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
-import subprocess
-import sys
 
 import pytest
 
 from fixtures_go import run_cli
 from hello_example import build_hello, copy_example
+from terminal import run_in_pty
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -27,28 +24,6 @@ def argv(project, out):
     # Native builds: the display is under test, not the builder. --no-cache: real builds.
     return ["build", "-c", str(project), "-o", str(out), "--builder", "native", "--arch", "x86_64",
             "--target", "centos-7", "--target", "debian-12", "--no-cache", "--jobs", "2"]
-
-
-def run_in_pty(args, env) -> tuple[int, str]:
-    master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "pkgfactory", *args], stdin=slave, stdout=slave, stderr=slave,
-                         env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 300)
-        if not ready:
-            p.kill()
-            break
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return p.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
 
 
 def test_a_terminal_gets_a_live_row_per_package_and_an_overall_bar(project, tmp_path):
