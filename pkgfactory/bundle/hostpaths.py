@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pkgfactory
+from pkgfactory.compile.command import PLACES
 
 _OWN_TREE = Path(pkgfactory.__file__).resolve().parent
 
@@ -78,13 +79,10 @@ def compile_labels(compile_report: dict | None) -> dict:
             labels[str(Path(tool[key]).parent)] = "<go toolchain>"
     for rec in compile_report.get("binaries", []):
         for var, value in (rec.get("env") or {}).items():
-            if value.startswith("/") and var in _PLACE_VARS:
+            # The compile's places (GOROOT, GOCACHE, HOME …); PATH is a list, not a place.
+            if value.startswith("/") and var in PLACES and var != "PATH":
                 labels[value] = f"${var}"
     if tool.get("goroot"):
         labels[tool["goroot"]] = "$GOROOT"
     return labels
 
-
-# The variables a compile's environment holds whose values are directories of the build host.
-_PLACE_VARS = {"GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR", "HOME",
-               "TMPDIR"}

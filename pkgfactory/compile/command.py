@@ -33,7 +33,7 @@ _NEEDS_DOWNLOAD = ("module lookup disabled by GOPROXY=off", "missing go.sum entr
 # Package-level go list errors that mean the binary's go key names no buildable package.
 _NOT_A_PACKAGE = ("no Go files in", "build constraints exclude all Go files")
 # Environment the go command needs to run but that cannot change the binary: out of the cache key.
-_PLACES = ("PATH", "HOME", "TMPDIR", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "ZIG_GLOBAL_CACHE_DIR",
+PLACES = ("PATH", "HOME", "TMPDIR", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "ZIG_GLOBAL_CACHE_DIR",
            "ZIG_LOCAL_CACHE_DIR")
 
 
@@ -50,7 +50,7 @@ class Invocation:
 
     def settings(self) -> dict[str, str]:
         """The environment that reaches the compilers and linker (what the cache key and report hold)."""
-        return {k: v for k, v in sorted(self.env.items()) if k not in _PLACES}
+        return {k: v for k, v in sorted(self.env.items()) if k not in PLACES}
 
 
 def ldflags(go: Go, values: dict[str, str]) -> str:
