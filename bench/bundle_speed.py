@@ -12,9 +12,13 @@ debian-12 on x86_64. Every round runs, back to back and in alternating order:
 
 * the anchor: nfpm per package, rpmsign, createrepo_c, apt-ftparchive, gpg, tar, serial,
   with the compressor pkgfactory's packages use (read back from them);
-* pkgfactory bundle, cold: a new output directory, an empty package cache (PKGF_PACKAGE_CACHE)
-  and an empty signature cache (PKGF_SIGNATURE_CACHE);
-* pkgfactory bundle, warm: the same inputs into another new output directory, same caches.
+* pkgfactory bundle, cold: a new output directory, an empty package cache (PKGF_PACKAGE_CACHE),
+  signature cache (PKGF_SIGNATURE_CACHE) and bundle cache (PKGF_BUNDLE_CACHE);
+* pkgfactory bundle, warm: the same inputs into another new output directory, same caches
+  (the bundle is taken from the bundle cache);
+* pkgfactory bundle, rebundle: the same again with an empty bundle cache, so the bundle is made
+  again from the cached packages and signatures (what a run with one input changed that does
+  not touch the packages, e.g. the key's keyring, costs).
 
 Ratios are taken per round (cold/anchor, warm/cold) and printed as median (min-max).
 Next to them, the compression lower bound: each package's payload (the files it ships)
@@ -141,8 +145,9 @@ def spread(xs, unit="x") -> str:
 def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
     env = {**ENV, "PKGF_GPG_PASSPHRASE_FILE": str(key.passfile)}
 
-    def caches(root: Path) -> dict:
-        return {**env, "PKGF_PACKAGE_CACHE": str(root / "packages"), "PKGF_SIGNATURE_CACHE": str(root / "signatures")}
+    def caches(root: Path, bundles: str = "bundles") -> dict:
+        return {**env, "PKGF_PACKAGE_CACHE": str(root / "packages"), "PKGF_SIGNATURE_CACHE": str(root / "signatures"),
+                "PKGF_BUNDLE_CACHE": str(root / bundles)}
 
     # Warm-up, not counted: the page cache, the builder image, the anchor's specs.
     warm_out = work / f"{case.name}-warmup"
@@ -165,12 +170,17 @@ def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
         got["warm"] = timed(case.pkgf_argv(work / f"{case.name}-warm-{i}", key.home), caches(cache))
         report = json.loads((work / f"{case.name}-warm-{i}" / "build-report.json").read_text())
         assert all(r["from_cache"] for r in report["results"]), "the warm run built something"
+        assert "bundle cache" in (work / f"{case.name}-warm-{i}" / "logs" / "bundle.log").read_text(), \
+            "the warm run did not take the bundle from the bundle cache"
+        got["rebundle"] = timed(case.pkgf_argv(work / f"{case.name}-rebundle-{i}", key.home),
+                                caches(cache, bundles=f"bundles-empty-{i}"))
         serial, parallel = compress_bound(payloads, case.project.parent)
         got.update(serial=serial, parallel=parallel)
         rows.append(got)
         print(f"  round {i + 1}: anchor {got['anchor']:.1f}s, cold {got['cold']:.1f}s, warm {got['warm']:.2f}s, "
-              f"compression alone {serial:.1f}s serial / {parallel:.1f}s on {os.cpu_count()} cores", flush=True)
-        for d in (f"{case.name}-anchor-{i}", f"{case.name}-cold-{i}", f"{case.name}-warm-{i}"):
+              f"rebundle {got['rebundle']:.2f}s, compression alone {serial:.1f}s serial / {parallel:.1f}s on {os.cpu_count()} cores", flush=True)
+        for d in (f"{case.name}-anchor-{i}", f"{case.name}-cold-{i}", f"{case.name}-warm-{i}",
+                  f"{case.name}-rebundle-{i}"):
             shutil.rmtree(work / d, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
@@ -178,6 +188,8 @@ def run_case(case: Case, key, work: Path, rounds: int, nfpm: str) -> dict:
           f"warm {med['warm']:.2f}s; compression alone {med['serial']:.1f}s serial, {med['parallel']:.1f}s all cores")
     print(f"    cold / anchor:                  {spread([r['cold'] / r['anchor'] for r in rows])}   (goal <= 1.0)")
     print(f"    warm / cold:                    {spread([r['warm'] / r['cold'] for r in rows], 'x')}   (goal <= 0.05)")
+    print(f"    rebundle / cold:                {spread([r['rebundle'] / r['cold'] for r in rows], 'x')}   "
+          "(bundle made again from cached packages)")
     print(f"    compression alone, serial / anchor:    {spread([r['serial'] / r['anchor'] for r in rows])}")
     print(f"    compression alone, all cores / anchor: {spread([r['parallel'] / r['anchor'] for r in rows])}")
     print(f"    cold / compression alone, all cores:   {spread([r['cold'] / r['parallel'] for r in rows])}")

@@ -72,7 +72,7 @@ def plain_go_build(rec: dict, out: Path, gocache: Path) -> float:
 
 def stage_hit(project: Path, arch: str, cache_home: Path) -> float:
     os.environ["XDG_CACHE_HOME"] = str(cache_home)
-    from pkgfactory.build import select
+    from pkgfactory.project.select import select
     from pkgfactory.compile import compile_project
     from pkgfactory.project import load, resolve_targets
 

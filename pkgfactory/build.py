@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from pkgfactory import __version__, output_guard, schedule
+from pkgfactory import output_guard, schedule
 from pkgfactory.builder import rpmbuild_version
 from pkgfactory.buildkey import build_key
+from pkgfactory.buildreport import REPORT_NAME, BuildReport, BuildResult
 from pkgfactory.check import check_binary
 from pkgfactory.check.waivers import apply_waivers
 from pkgfactory.compile import compiled_project
@@ -42,85 +42,10 @@ from pkgfactory.package.common import source_date_epoch as resolve_sde
 from pkgfactory.package.native import publish_file
 from pkgfactory.pkgcache import PackageCache
 from pkgfactory.prebuilt import take_prebuilt
-from pkgfactory.project import Project, build_matrix, load, resolve_targets
-from pkgfactory.published import make_dir, open_log, publish_mode, refuse_unmakeable
+from pkgfactory.project import Project
+from pkgfactory.project.select import select_build
+from pkgfactory.published import make_dir, open_log, refuse_unmakeable, write_atomic
 
-REPORT_NAME = "build-report.json"
-
-
-@dataclass
-class BuildResult:
-    target: str
-    arch: str
-    format: str
-    status: str = "pending"  # built | check-failed | build-failed
-    artifact: str | None = None  # relative to the output directory
-    sha256: str | None = None
-    size: int | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    log: str | None = None
-    checks: list[dict] = field(default_factory=list)
-    waivers: list[dict] = field(default_factory=list)
-    # sha256 of everything the build read (pkgfactory.buildkey); equal keys, equal packages
-    build_key: str | None = None
-    from_cache: bool = False  # taken from the package cache, not built in this run
-    copy_of: str | None = None  # "target/arch" whose build this run made this package from
-    prebuilt: str | None = None  # the file supplied already built (bundle --prebuilt), taken as it is
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "built"
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()} | {"ok": self.ok}
-
-
-@dataclass
-class BuildReport:
-    project: Project
-    out_dir: Path
-    source_date_epoch: int
-    builder: dict
-    tool_versions: dict
-    inputs: dict[str, str]
-    # The profiles the packages were built and checked against, user profiles
-    # (--targets-dir) included: later stages must not look them up again without them.
-    profiles: dict = field(default_factory=dict)
-    results: list[BuildResult] = field(default_factory=list)
-    jobs: int = 1
-    # (binary dest, arch) -> BinaryInfo, inspected once for the whole run (bundle's SBOMs reuse them)
-    infos: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.results) and all(r.ok for r in self.results)
-
-    def to_dict(self) -> dict:
-        p = self.project.package
-        return {
-            "pkgfactory": __version__,
-            "package": {"name": p.name, "version": p.version, "release": p.release, "epoch": p.epoch},
-            "project_file": str(self.project.path),
-            "source_date_epoch": self.source_date_epoch,
-            "builder": self.builder,
-            "tool_versions": self.tool_versions,
-            "host": {"machine": platform.machine(), "python": platform.python_version()},
-            "inputs": self.inputs,
-            "profiles": {pid: str(p.path) for pid, p in self.profiles.items()},
-            **({"compile": self.project.compile_report} if self.project.compile_report else {}),
-            "jobs": self.jobs,
-            "ok": self.ok,
-            "results": [r.to_dict() for r in self.results],
-        }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A report, written under a temporary name and renamed in with its published mode."""
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    tmp.write_text(text)
-    publish_mode(tmp)
-    os.replace(tmp, path)
 
 
 def _inputs(project: Project, infos: dict | None = None) -> dict[str, str]:
@@ -137,33 +62,6 @@ def _inputs(project: Project, infos: dict | None = None) -> dict[str, str]:
     s = project.scripts
     paths += [x.source for x in (s.preinstall, s.postinstall, s.preremove, s.postremove) if x]
     return {str(p): known.get(str(p)) or sha256_file(Path(p)) for p in dict.fromkeys(paths)}
-
-
-def refuse_untrusted_templates(project: Project, trusted: bool) -> None:
-    """Everything in a project file is data and stays inert; template overrides are code:
-    what they write into a spec's %build or debian/rules runs in the builder (and on this
-    host with --builder native). Whoever runs pkgfactory decides to run them, not the
-    project file's author."""
-    if project.templates is not None and not trusted:
-        raise InputError(f"{project.path}: key 'build.templates': {project.templates} holds template overrides, "
-                         "which are code the package build runs; pass --trust-templates (or set "
-                         "PKGF_TRUST_TEMPLATES=1) if you have read them")
-
-
-def select(project: Project, profiles, target_ids, arches):
-    """The (profile, arch) matrix, narrowed by --target/--arch; asking for what the project lacks is an error."""
-    for t in target_ids or ():
-        if t not in project.targets:
-            raise InputError(f"target '{t}' is not in {project.path.name} build.targets "
-                             f"({', '.join(project.targets)})")
-    for a in arches or ():
-        if a not in project.arches:
-            raise InputError(f"arch '{a}' is not built by {project.path.name} ({', '.join(project.arches)})")
-    matrix = build_matrix(project, profiles)
-    matrix = [(p, a) for p, a in matrix if (not target_ids or p.id in target_ids) and (not arches or a in arches)]
-    if not matrix:
-        raise InputError("nothing to build: no selected target has any selected arch")
-    return matrix
 
 
 def _check(project: Project, infos: dict, profile, arch: str, result: BuildResult) -> list[str]:
@@ -210,14 +108,6 @@ def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sourc
     project, matrix = select_build(project_path, target_ids=target_ids, arches=arches, targets_dirs=targets_dirs,
                                    sources_root=sources_root, trust_templates=trust_templates)
     return compiled_project(project, matrix, sources_root=sources_root, **(compile_options or {})), matrix
-
-
-def select_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
-                 trust_templates: bool = False) -> tuple[Project, list]:
-    """The project as loaded and its (profile, arch) matrix: what a build will make, before any compiling."""
-    project = load(project_path, sources_root=sources_root)
-    refuse_untrusted_templates(project, trust_templates)
-    return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
 
 
 def run_build(project_path, *, out_dir: Path, builder, target_ids=(), arches=(), targets_dirs=(),

@@ -7,6 +7,7 @@ checkouts or users of one home can share it, and deleting it only costs time.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -62,3 +63,24 @@ def drop_least_recent(entries, cap: int) -> None:
             break
         shutil.rmtree(d, ignore_errors=True)
         total -= size
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a temporary entry of a dead one is an orphan."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def commit_entry(tmp: Path, final: Path, meta: dict, entry: str = "entry.json") -> None:
+    """Write ``meta`` into the entry directory ``tmp`` and rename it to ``final``: an entry appears
+    whole or not at all, and one another run stored first is kept (ours is dropped)."""
+    (tmp / entry).write_text(json.dumps(meta, indent=2) + "\n")
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)

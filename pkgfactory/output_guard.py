@@ -89,7 +89,7 @@ def _load(path: Path, pairs_of) -> Identity | None:
 
 
 def scan(out_dir: Path) -> Earlier:
-    from pkgfactory.build import REPORT_NAME  # build imports this module
+    from pkgfactory.buildreport import REPORT_NAME
 
     found = Earlier()
     report = out_dir / REPORT_NAME

@@ -20,7 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pkgfactory.cachedir import cache_dir, cap_from_env, drop_least_recent
+from pkgfactory.cachedir import cache_dir, cap_from_env, commit_entry, drop_least_recent, pid_alive
 from pkgfactory.digest import sha256_file
 
 DIR_ENV = "PKGF_PACKAGE_CACHE"  # the cache's directory (default: <cache dir>/packages)
@@ -99,11 +99,7 @@ class PackageCache:
             shutil.copyfile(artifact, tmp / artifact.name)
             meta = {"artifact": artifact.name, "size": (tmp / artifact.name).stat().st_size,
                     "sha256": sha256_file(tmp / artifact.name), "stored": int(time.time())}
-            (tmp / ENTRY).write_text(json.dumps(meta, indent=2) + "\n")
-            try:
-                os.rename(tmp, self.root / key)
-            except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)  # another run stored the same key first
+            commit_entry(tmp, self.root / key, meta, ENTRY)
             self._evict()
         except OSError:
             pass  # a full or read-only cache costs the next run time, never this one its packages
@@ -124,15 +120,5 @@ class PackageCache:
         """Temporary entries of runs that died while storing (a kill -9)."""
         for d in self.root.iterdir():
             m = _TMP.match(d.name)
-            if m and not _alive(int(m.group(1))):
+            if m and not pid_alive(int(m.group(1))):
                 shutil.rmtree(d, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

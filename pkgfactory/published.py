@@ -12,7 +12,10 @@ directories 0755 whatever umask pkgfactory runs under (under umask 000 they came
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -77,3 +80,46 @@ def open_log(path: str | os.PathLike):
 def publish_mode(path: str | os.PathLike, *, executable: bool = False) -> None:
     """Give a file about to be renamed into an output directory its published mode."""
     os.chmod(path, DIR_MODE if executable else FILE_MODE)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """A report, written under a temporary name and renamed in with its published mode."""
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    tmp.write_text(text)
+    publish_mode(tmp)
+    os.replace(tmp, path)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the kernel or file system cannot."""
+    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def publish_dir(stage: Path, final: Path) -> None:
+    """Put the directory ``stage`` under the name ``final``, in place of what is there: at every
+    moment ``final`` is the old whole directory or the new one."""
+    if final.exists():
+        # Moving the old bundle aside and then the new one in leaves a moment with
+        # no bundle under the final name: a kill there lost the old one and had
+        # not published the new. An exchange has no such moment.
+        if exchange(stage, final):
+            shutil.rmtree(stage, ignore_errors=True)  # the old bundle, now under the staging name
+            return
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(stage, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, final)

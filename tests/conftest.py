@@ -38,3 +38,9 @@ def package_cache_dir(tmp_path_factory):
     """One package cache per test session: runs in a session share it (a bundle test reuses the
     build test's packages), and no test reads packages another checkout or a user stored."""
     yield from _cache_env(tmp_path_factory, "PKGF_PACKAGE_CACHE", "pkgf-cache")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bundle_cache_dir(tmp_path_factory):
+    """One bundle cache per test session, as for packages and signatures."""
+    yield from _cache_env(tmp_path_factory, "PKGF_BUNDLE_CACHE", "pkgf-bundles")

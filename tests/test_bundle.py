@@ -272,13 +272,13 @@ def test_no_secret_in_output_tree_logs_or_reports(made):
     assert scanned > 50
 
 
-def _bundle_again(made, out: Path, *extra: str) -> dict:
+def _bundle_again(made, out: Path, *extra: str, env=None) -> dict:
     root, _, key, _ = made
     args = ["bundle", "-c", root / "project" / "pkgfactory.toml", "-o", out, "--keys-dir", key.home,
             "--arch", "x86_64", "--json", *extra]
     for t in TARGETS:
         args += ["--target", t]
-    r = run_cli(*args, env=dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(root / "passphrase")))
+    r = run_cli(*args, env=dict(os.environ, PKGF_GPG_PASSPHRASE_FILE=str(root / "passphrase"), **(env or {})))
     assert r.code == 0, r.err + r.out
     return json.loads(r.out)
 
@@ -287,13 +287,27 @@ def _files(bundle: Path) -> dict[str, bytes]:
     return {p.relative_to(bundle).as_posix(): p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()}
 
 
-def test_a_second_bundle_signs_only_sha256sums_and_is_otherwise_identical(made, tmp_path):
-    """Same inputs, new output directory: no package build, every signature but SHA256SUMS's taken
-    (verified) from the signature cache, and the bundle byte for byte the first one apart from
-    what records this run (manifest.json's "created", the build report's timings and cache use)
-    and the SHA256SUMS lines and signature that follow from them. --no-cache signs everything."""
+def test_a_second_bundle_is_the_first_one_from_the_bundle_cache(made, tmp_path):
+    """Same inputs (here a project compiled from Go source), new output directory: the first bundle
+    and its tar, byte for byte, with nothing compiled, built or signed (tests/test_bundle_reuse.py
+    has the misses and the damaged entries)."""
     _, bundle, key, first = made
     doc = _bundle_again(made, tmp_path / "out")
+    assert doc["reused"] is not None and doc["signatures"] == {"made": 0, "reused": 0}
+    assert _files(Path(doc["bundle"])) == _files(bundle)
+    assert Path(doc["archive"]).read_bytes() == Path(first["archive"]).read_bytes()
+    assert all(c["cache"] == "hit" for c in doc["build"]["compile"]["binaries"])
+    assert verify_cli_ok(Path(doc["bundle"]), key.fingerprint)
+
+
+def test_a_second_bundle_without_the_bundle_cache_signs_only_sha256sums_and_is_otherwise_identical(made, tmp_path):
+    """Same inputs, new output directory, the bundle made again (an empty bundle cache): no package
+    build, every signature but SHA256SUMS's taken (verified) from the signature cache, and the bundle
+    byte for byte the first one apart from what records this run (manifest.json's "created", the
+    build report's timings and cache use) and the SHA256SUMS lines and signature that follow from
+    them. --no-cache signs everything."""
+    _, bundle, key, first = made
+    doc = _bundle_again(made, tmp_path / "out", env={"PKGF_BUNDLE_CACHE": str(tmp_path / "no-bundles")})
     assert all(r["from_cache"] for r in doc["build"]["results"])
     signatures = len(list(bundle.rglob("repomd.xml.asc"))) + 2 * len(list(bundle.rglob("InRelease"))) + \
         len(list(bundle.rglob("*.rpm"))) + 1

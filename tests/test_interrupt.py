@@ -69,11 +69,13 @@ class Rig:
     @property
     def env(self) -> dict:
         # Unbuffered: the stage lines must reach the output file when printed, for the anchored kills.
-        # A signature cache of its own for every run: each one really signs, so the kills land
-        # while gpg and rpmsign are at work (and the key unlocked), as in a first run.
-        sigcache = self.root / "signature-caches" / str(time.monotonic_ns())
+        # A signature cache and a bundle cache of its own for every run: each one really makes
+        # its bundle and signs, so the kills land while gpg and rpmsign are at work (and the key
+        # unlocked), as in a first run.
+        run = str(time.monotonic_ns())
         return {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(self.passphrase_file), "PYTHONUNBUFFERED": "1",
-                "PKGF_SIGNATURE_CACHE": str(sigcache)}
+                "PKGF_SIGNATURE_CACHE": str(self.root / "signature-caches" / run),
+                "PKGF_BUNDLE_CACHE": str(self.root / "bundle-caches" / run)}
 
 
 def make_rig(root: Path) -> Rig:
@@ -438,6 +440,7 @@ def test_a_second_run_into_the_same_output_fails_at_once_and_never_interleaves(r
 _PUBLISH_CHILD = r"""
 import os, shutil, signal, sys
 from pathlib import Path
+from pkgfactory import published
 from pkgfactory.bundle import assemble
 
 out, name, step, when = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -456,13 +459,13 @@ def steps(fn):
 
 assemble.os.replace = steps(os.replace)
 assemble.os.fsync = steps(os.fsync)
-assemble._exchange = steps(assemble._exchange)
+published.exchange = steps(published.exchange)
 assemble.shutil.rmtree = steps(shutil.rmtree)
 assemble._clean_stale(out, name)
 stage = out / f".{name}.staging-{os.getpid()}"
 shutil.copytree(out.parent / "new", stage)
 assemble._tar(stage, name, out / f"{name}.tar", 0)
-assemble._publish_dir(stage, out / name)
+published.publish_dir(stage, out / name)
 print(count[0])
 """
 

@@ -20,7 +20,6 @@ from pkgfactory import runner
 from pkgfactory.cachedir import cache_dir
 from pkgfactory.engine import Engine, find_engine
 from pkgfactory.errors import PkgfError
-from pkgfactory.images import debian_rootfs_image
 from pkgfactory.package.native import clear_artifact
 from pkgfactory.package.plan import BuildPlan
 
@@ -40,6 +39,8 @@ def create(engine: Engine, image: str = DEFAULT_IMAGE, *, log: Path | None = Non
         engine.run("build", "-t", image, "-f", str(CONTAINERFILE), str(CONTAINERFILE.parent),
                    log=log, verbose=verbose)
         return image, f"{engine.name} build from {BASE_IMAGE}"
+    from pkgfactory.images import debian_rootfs_image  # only `builder create` makes images
+
     debian_rootfs_image(engine, "bookworm", image, include=PACKAGES, log=log, verbose=verbose)
     return image, "mmdebstrap bookworm rootfs"
 

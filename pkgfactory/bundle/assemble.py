@@ -11,49 +11,29 @@ still the previous one, each complete and verifiable.)
 
 from __future__ import annotations
 
-import ctypes
 import datetime
-import errno
 import json
 import os
 import shutil
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from pkgfactory import __version__, output_guard
-from pkgfactory.build import BuildReport, build_planned, compile_defaults, select_build
+from pkgfactory import __version__
+from pkgfactory.build import build_planned
+from pkgfactory.buildreport import BuildReport
 from pkgfactory.bundle.hostpaths import compile_labels, relative_paths
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.bundle.repos import make_repos
 from pkgfactory.compile import cache as compile_cache
-from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
-from pkgfactory.errors import InputError, PkgfError
-from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
-from pkgfactory.keys.policy import refuse_unverifiable
-from pkgfactory.output_lock import output_lock
-from pkgfactory.prebuilt import find_prebuilt
-from pkgfactory.published import make_dir, publish_mode
+from pkgfactory.errors import PkgfError
+from pkgfactory.published import publish_dir, publish_mode
 from pkgfactory.sbom import sbom_for_binary
-from pkgfactory.sign import Signer
-from pkgfactory.sign.cache import signature_cache
 from pkgfactory.targets import user_dirs
 from pkgfactory.verify import verify_bundle
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, walk_files
-
-
-@dataclass
-class BundleResult:
-    directory: Path
-    archive: Path
-    fingerprint: str
-    build: BuildReport
-    files: int
-    # {"made": n, "reused": m}: signatures made in this run, and taken verified from the signature cache
-    signatures: dict | None = None
 
 
 def _staging(out_dir: Path, name: str) -> Path:
@@ -71,34 +51,6 @@ def _clean_stale(out_dir: Path, name: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
-
-
-def _project_sources(project):
-    """(key as the project file names it, source path) for every file a package is made from."""
-    for i, b in enumerate(project.binaries, 1):
-        for arch, src in b.sources.items():
-            yield f"binary[{i}].source.{arch}", src
-    for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
-        for i, item in enumerate(items, 1):
-            # A directory or glob source is many entries of one table: name that table.
-            yield f"{getattr(item, 'origin', '') or f'{kind}[{i}]'}.source", item.source
-    for name in ("preinstall", "postinstall", "preremove", "postremove"):
-        script = getattr(project.scripts, name)
-        if script is not None:
-            yield f"scripts.{name}", script.source
-
-
-def _refuse_secret_sources(project, keys_dir, passphrase_file) -> None:
-    """The project file comes from developers the key holder need not trust: a source that is
-    (or is a symlink to) a file of the signing keys directory or the passphrase file would be
-    packaged, signed and carried out on the USB stick."""
-    keys = os.path.realpath(keys_dir)
-    secrets = {os.path.realpath(f) for f in (passphrase_file, os.environ.get(PASSPHRASE_ENV)) if f}
-    for key, src in _project_sources(project):
-        real = os.path.realpath(src)
-        if real in secrets or real == keys or real.startswith(keys + os.sep):
-            what = "the passphrase file" if real in secrets else f"in the signing keys directory {keys}"
-            raise InputError(f"{project.path}: key '{key}': {src} is {what}; a package may never carry it")
 
 
 def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
@@ -234,130 +186,61 @@ def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
     os.replace(tmp, dest)
 
 
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
+def make_stage(project, matrix, *, out_dir: Path, builder, signer, log: Path, say, supplied: dict,
+               source_date_epoch, sources_root, targets_dirs, prebuilt, build_options: dict):
+    """Build the packages, then sign, index and describe them in a staging directory next to the
+    final one. Returns (staging directory, build report, manifest, signatures made and reused)."""
+    say("build")
+    report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
+                           source_date_epoch=source_date_epoch, prebuilt=supplied, **build_options)
+    if not report.ok:
+        failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
+        raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
+                        f"see {out_dir / 'build-report.json'}", exit_code=1)
+    project = report.project
+    name = f"{project.package.name}-{project.package.version}"
+    _clean_stale(out_dir, name)
+    sde = report.source_date_epoch
+    stage = _staging(out_dir, name)
+    say("sign and index")
+    packages, rpm_checks = make_repos(stage, report, signer, sde, log, jobs=report.jobs)
+    (stage / KEY).write_bytes(signer.public_key(armor=True))
+    (stage / "KEY.gpg").write_bytes(signer.public_key(armor=False))
+    (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
+    say("sbom and reports")
+    _sboms(stage, report, sde)
+    delivered = relative_paths(project.path.parent, [sources_root, *user_dirs(targets_dirs)],
+                               {compile_cache.root(): "<compile cache>", prebuilt: "<prebuilt>",
+                                **compile_labels(project.compile_report)})
+    _reports(stage, report, delivered)
+    meta = _bundle_meta(report, signer.fingerprint)
+    (stage / "install.sh").write_text(render_installer(meta))
+    (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
+    write_page(stage, report, packages, signer.fingerprint, meta, log, rpm_checks=rpm_checks)
+    manifest = _manifest(stage, report, packages, signer.fingerprint, sde, delivered)
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    _sums(stage)
+    # Never reused: SHA256SUMS lists manifest.json, whose "created" is this run's.
+    signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG, reuse=False)
+    _normalise_modes(stage)
+    return stage, report, manifest, {"made": signer.signed, "reused": signer.reused}
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2); False where the kernel or file system cannot."""
-    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if fn is None:
-        return False
-    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
+def publish(stage: Path, *, out_dir: Path, name: str, fingerprint: str, sde: int, log: Path, say) -> tuple[Path, Path]:
+    """Verify the staged bundle with the code auditors run; only then the tar and the directory
+    take their final names. Returns (directory, tar)."""
+    say("self-verify")
+    check = verify_bundle(stage, fingerprint, log=log)
+    if not check.ok:
+        shutil.rmtree(stage, ignore_errors=True)
+        first = "; ".join(f"{f}: {w}" for f, w in check.problems[:3])
+        raise PkgfError(f"bundle failed its own verification ({first}); nothing was published", exit_code=1)
+    final = out_dir / name
+    archive = out_dir / f"{name}.tar"
+    say("publish")
+    _tar(stage, name, archive, sde)
+    publish_dir(stage, final)
+    return final, archive
 
 
-def _publish_dir(stage: Path, final: Path) -> None:
-    if final.exists():
-        # Moving the old bundle aside and then the new one in leaves a moment with
-        # no bundle under the final name: a kill there lost the old one and had
-        # not published the new. An exchange has no such moment.
-        if _exchange(stage, final):
-            shutil.rmtree(stage, ignore_errors=True)  # the old bundle, now under the staging name
-            return
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-        os.replace(stage, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, final)
-
-
-def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(), arches=(), targets_dirs=(),
-               sources_root=None, trust_templates: bool = False, fingerprint: str | None = None,
-               passphrase_file=None, source_date_epoch: int | None = None, on_stage=None, prebuilt=None,
-               compile_options: dict | None = None, force: bool = False,
-               **build_options) -> BundleResult:
-    """``prebuilt``: a directory of packages built elsewhere, ``<target>/<arch>/<package>`` (pkgfactory.prebuilt).
-    ``build_options``: pkgfactory.build.Options (verbose, jobs, cache, progress callbacks)."""
-    verbose = build_options.get("verbose", False)
-    out_dir = Path(out_dir).absolute()
-    make_dir(out_dir, "output directory")
-    say = on_stage or (lambda msg: None)
-    with output_lock(out_dir):
-        # Refusals that need only the project, and the output directory's earlier
-        # runs, before anything (even a log line) is written into it.
-        project, matrix = select_build(project_path, target_ids=target_ids, arches=arches,
-                                       targets_dirs=targets_dirs, sources_root=sources_root,
-                                       trust_templates=trust_templates)
-        skipped: list[str] = []
-        supplied = find_prebuilt(prebuilt, project, matrix,
-                                 on_skip=lambda d, why: skipped.append(f"prebuilt {d} left out: {why}"))
-        output_guard.claim(out_dir, project, matrix, force=force,
-                           bundle_name=f"{project.package.name}-{project.package.version}")
-        logs = out_dir / "logs"
-        make_dir(logs, "log directory")
-        log = logs / "bundle.log"
-        for line in skipped:
-            say(line)
-            with open(log, "a") as f:
-                f.write(line + "\n")
-        # Open the key first: a missing key or passphrase must fail before minutes of building.
-        # Signatures made before by this key over the same bytes are reused once verified
-        # (pkgfactory.sign.cache); --no-cache signs everything afresh.
-        sig_cache = signature_cache() if build_options.get("cache", True) else None
-        with Signer.open(keys_dir, fingerprint, passphrase_file=passphrase_file, log=log,
-                         cache=sig_cache) as signer:
-            # Refusals that need the project and the key, before minutes of building; a project
-            # with [go] is compiled first (stage 0), for the pairs not supplied prebuilt only: a
-            # floor no Go binary can meet (old-world loongarch64) is met by a prebuilt package.
-            project = compiled_project(project, [(p, a) for p, a in matrix if (p.id, a) not in supplied],
-                                       sources_root=sources_root,
-                                       **compile_defaults(out_dir, source_date_epoch, verbose, compile_options))
-            _refuse_secret_sources(project, keys_dir, passphrase_file)
-            refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
-            say("build")
-            report = build_planned(project, matrix, out_dir=out_dir, builder=builder,
-                                   source_date_epoch=source_date_epoch, prebuilt=supplied, **build_options)
-            if not report.ok:
-                failed = [f"{r.target}/{r.arch}" for r in report.results if not r.ok]
-                raise PkgfError(f"bundle not made: {len(failed)} package(s) failed ({', '.join(failed)}); "
-                                f"see {out_dir / 'build-report.json'}", exit_code=1)
-            project = report.project
-            name = f"{project.package.name}-{project.package.version}"
-            _clean_stale(out_dir, name)
-            sde = report.source_date_epoch
-            stage = _staging(out_dir, name)
-            say("sign and index")
-            packages, rpm_checks = make_repos(stage, report, signer, sde, log, jobs=report.jobs)
-            (stage / KEY).write_bytes(signer.public_key(armor=True))
-            (stage / "KEY.gpg").write_bytes(signer.public_key(armor=False))
-            (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
-            say("sbom and reports")
-            _sboms(stage, report, sde)
-            delivered = relative_paths(project.path.parent, [sources_root, *user_dirs(targets_dirs)],
-                                       {compile_cache.root(): "<compile cache>", prebuilt: "<prebuilt>",
-                                        **compile_labels(project.compile_report)})
-            _reports(stage, report, delivered)
-            meta = _bundle_meta(report, signer.fingerprint)
-            (stage / "install.sh").write_text(render_installer(meta))
-            (stage / "README.txt").write_text(render_readme(_readme_meta(report, meta)))
-            write_page(stage, report, packages, signer.fingerprint, meta, log, rpm_checks=rpm_checks)
-            manifest = _manifest(stage, report, packages, signer.fingerprint, sde, delivered)
-            (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-            _sums(stage)
-            # Never reused: SHA256SUMS lists manifest.json, whose "created" is this run's.
-            signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG, reuse=False)
-            signatures = {"made": signer.signed, "reused": signer.reused}
-            _normalise_modes(stage)
-            fpr = signer.fingerprint
-        say("self-verify")
-        check = verify_bundle(stage, fpr, log=log)
-        if not check.ok:
-            shutil.rmtree(stage, ignore_errors=True)
-            first = "; ".join(f"{f}: {w}" for f, w in check.problems[:3])
-            raise PkgfError(f"bundle failed its own verification ({first}); nothing was published", exit_code=1)
-        final = out_dir / name
-        archive = out_dir / f"{name}.tar"
-        say("publish")
-        _tar(stage, name, archive, sde)
-        _publish_dir(stage, final)
-        return BundleResult(directory=final, archive=archive, fingerprint=fpr, build=report,
-                            files=len(manifest["files"]), signatures=signatures)
-
-
-__all__ = ["BundleResult", "run_bundle"]
+__all__ = ["make_stage", "publish"]

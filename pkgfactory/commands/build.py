@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from pkgfactory import pkgcache
-from pkgfactory.build import REPORT_NAME, run_build
+from pkgfactory.buildreport import REPORT_NAME
 from pkgfactory.builder import get_builder
 from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
@@ -47,7 +47,8 @@ run_options = [
     click.option("--no-cache", "no_cache", is_flag=True,
                  help="Build every package, neither reading nor filling the package cache "
                       "(~/.cache/pkgfactory/packages; PKGF_PACKAGE_CACHE moves it); bundle also signs "
-                      "everything afresh, bypassing the signature cache (~/.cache/pkgfactory/signatures)."),
+                      "everything afresh, bypassing the signature cache (~/.cache/pkgfactory/signatures), "
+                      "and makes a new bundle, bypassing the bundle cache (~/.cache/pkgfactory/bundles)."),
     click.option("--verbose", "-v", is_flag=True, help="Show the build tools' output live (several builds interleave)."),
     json_option,
 ]
@@ -75,6 +76,8 @@ def build(project_file, target_ids, arches, out_dir, force, builder, engine, ima
     from rich.table import Table
 
     check_env(compile_cache, pkgcache)
+
+    from pkgfactory.build import run_build  # the packagers: loaded by the command that uses them
 
     runner_builder = get_builder(builder, engine=engine, image=image, rpm_image=rpm_image, deb_image=deb_image)
     out = console()

@@ -7,12 +7,13 @@ import click
 
 from pkgfactory import pkgcache
 from pkgfactory.builder import get_builder
-from pkgfactory.bundle.assemble import run_bundle
+from pkgfactory.bundle.run import run_bundle
 from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import PathType, console, emit_json, text
 from pkgfactory.commands.build import config_option, with_input_options, with_run_options
 from pkgfactory.commands.compile import Progress
 from pkgfactory.commands.progress import BuildDisplay
+from pkgfactory.bundle import reuse as bundle_cache
 from pkgfactory.compile import cache as compile_cache
 from pkgfactory.sign import cache as signature_cache
 
@@ -33,7 +34,7 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
            engine, image, rpm_image, deb_image, jobs, no_cache, verbose, as_json, targets_dirs, sources_root,
            trust_templates):
     """check → build → sign → index → bundle → self-verify."""
-    check_env(compile_cache, pkgcache, signature_cache)
+    check_env(compile_cache, pkgcache, signature_cache, bundle_cache)
     out = console()
     quiet = as_json
 
@@ -54,8 +55,11 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
     if as_json:
         emit_json({"bundle": str(result.directory), "archive": str(result.archive),
                    "fingerprint": result.fingerprint, "files": result.files, "signatures": result.signatures,
-                   "build": result.build.to_dict()})
+                   "reused": result.reused, "build": result.build.to_dict()})
     else:
+        if result.reused:
+            out.print(text("the bundle made ", result.reused["created"], " from the same inputs, taken from the "
+                           "bundle cache and checked against the key (--no-cache makes a new one)"))
         out.print(text(("bundle", "green"), " ", result.directory, f" ({result.files} files) and ", result.archive))
         out.print(f"signing key fingerprint: [bold]{result.fingerprint}[/] — send it to the site separately")
     sys.exit(0)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from pkgfactory.build import select, write_atomic
+from pkgfactory.project.select import select
+from pkgfactory.published import write_atomic
 from pkgfactory.cachedir import check_env
 from pkgfactory.commands._common import (ARCH, PathType, console, emit_json, json_option, sources_root_option,
                                         targets_dir_option, text)
 from pkgfactory.compile import cache as compile_cache
-from pkgfactory.compile import compile_project
 from pkgfactory.errors import InputError
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project import load, resolve_targets
@@ -80,6 +80,8 @@ def compile_(project_file, target_ids, arches, out_dir, targets_dirs, sources_ro
     out = Path(out_dir).absolute()
     refuse_unmakeable(out, "output directory")
     progress = Progress(quiet=as_json, verbose=verbose)
+    from pkgfactory.compile import compile_project  # the toolchain and ELF checks: only for this command
+
     report = compile_project(project, matrix, sources_root=sources_root, exclude=[out],
                              verbose=verbose and not as_json, on_start=progress.start, on_done=progress.done)
     doc = report.to_dict()

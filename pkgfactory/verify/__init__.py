@@ -18,7 +18,7 @@ from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.printable import printable
 from pkgfactory.sign.verify import OneKey, verify_detached
-from pkgfactory.verify import repos, sums
+from pkgfactory.verify import sums
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, SUMS, SUMS_SIG, walk_files
 from pkgfactory.verify.limits import FILE_CEILINGS
 
@@ -176,6 +176,9 @@ def verify_bundle(bundle, fingerprint: str | None = None, log: Path | None = Non
             report.warnings.append("the files were not read one by one: without a good signature on SHA256SUMS "
                                    "covering manifest.json no file's size is known, and a file is read only once it is")
             return report
+        # The repository checks read .debs (python-debian): loaded only by a run that gets here.
+        from pkgfactory.verify import repos
+
         files = repos.Files(root, fit, regular)
         report.counts["rpm_signatures_ok"] = repos.check_rpm_signatures(files, checker, add, log)
         report.counts["debs_proven_by_apt_index"] = repos.check_apt(files, checker, add, log)

@@ -1,0 +1,163 @@
+"""The bundle key: one sha256 over everything a bundle's bytes can depend on.
+
+Two runs with equal keys would make the same bundle, so the second may take the
+first's from the bundle cache (pkgfactory.bundle.reuse) instead of making it again.
+A missed input would ship a stale bundle without a word, so the key errs wide:
+the project as loaded (every field, the compiled binaries' records), the content
+of every file it names and of its template directory, each profile's file, the
+supplied prebuilt packages, the builder images, the key and its keyring, the
+options that change output, and pkgfactory itself (every file of the package, the
+built-in templates and data included) with the tools and libraries of
+``data/bundle_inputs.toml``. Only how a run goes (jobs, progress, verbosity) is left
+out. A wide key costs a miss now and then (a touched tool); a narrow one, a wrong
+bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+from pkgfactory.digest import sha256_file
+
+# Bump when what the key covers, or what a cache entry holds, changes.
+SCHEMA = "pkgfactory-bundle/1"
+_DATA = Path(__file__).resolve().parent.parent / "data" / "bundle_inputs.toml"
+_PACKAGE = Path(__file__).resolve().parent.parent
+# The public half of a GnuPG home and its settings; random_seed, sockets and the trust
+# database change as gpg runs and say nothing about the key.
+_KEYRING_FILES = ("pubring.kbx", "pubring.gpg", "gpg.conf", "common.conf")
+# How a compile went, not what it made: a cache hit and a fresh compile of the same binary differ here.
+_HOW_COMPILED = ("cache", "seconds", "log")
+
+
+def bundle_key(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> str:
+    """``matrix``: (profile, arch) pairs; ``prebuilt``: {(target, arch): package file};
+    ``options``: the run's settings that change output (sources_root, trust_templates,
+    source_date_epoch)."""
+    text = json.dumps(describe(project, matrix, prebuilt=prebuilt, builder=builder, signer=signer,
+                               options=options), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> dict:
+    """What :func:`bundle_key` hashes (a test can see what differs between two runs)."""
+    data = tomllib.loads(_DATA.read_text())
+    return {
+        "schema": SCHEMA,
+        "pkgfactory": code_identity(),
+        "python": sys.version,
+        "libraries": _libraries(data["libraries"]),
+        "host_tools": {t: _tool(t) for t in data["host_tools"]},
+        "project": canonical(dataclasses.replace(project, compile_report=None)),
+        "compiled": _compiled(project.compile_report),
+        "files": {str(p): _content(p) for p in _project_files(project)},
+        "targets": [[p.id, a, canonical(p), _content(p.path)] for p, a in matrix],
+        "prebuilt": {f"{t}/{a}": [str(f), _content(f)] for (t, a), f in sorted(prebuilt.items())},
+        "builder": builder.describe(),
+        "key": {"fingerprint": signer.fingerprint, "info": canonical(signer.key),
+                "keyring": {n: _content(Path(signer.keys_dir) / n) for n in _KEYRING_FILES}},
+        "options": {**options, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")},
+    }
+
+
+def canonical(value):
+    """``value`` as JSON data that is the same in every process: a repr is not (a frozenset's
+    order follows string hashing, which differs per process)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # Path, datetime
+
+
+def code_identity() -> str:
+    """sha256 over every file of the installed pkgfactory (code, data, built-in templates)."""
+    h = hashlib.sha256()
+    for path in _tree(_PACKAGE):
+        h.update(f"{path.relative_to(_PACKAGE)}\0{sha256_file(path)}\0".encode())
+    return h.hexdigest()
+
+
+def _tree(root: Path):
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # render/templates is a symlink
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        found += [Path(dirpath, f) for f in filenames if not f.endswith((".pyc", ".pyo"))]
+    return sorted(found)
+
+
+def project_sources(project):
+    """(key as the project file names it, source path) for every file a package is made from."""
+    for i, b in enumerate(project.binaries, 1):
+        for arch, src in b.sources.items():
+            yield f"binary[{i}].source.{arch}", src
+    for kind, items in (("file", project.files), ("config", project.configs), ("systemd", project.units)):
+        for i, item in enumerate(items, 1):
+            # A directory or glob source is many entries of one table: name that table.
+            yield f"{getattr(item, 'origin', '') or f'{kind}[{i}]'}.source", item.source
+    for name in ("preinstall", "postinstall", "preremove", "postremove"):
+        script = getattr(project.scripts, name)
+        if script is not None:
+            yield f"scripts.{name}", script.source
+
+
+def _project_files(project):
+    yield project.path  # its sha256 is in the delivered report, so a comment changes the bundle
+    yield from (src for _key, src in project_sources(project))
+    if project.templates is not None:
+        yield project.templates
+
+
+def _content(path) -> str | None:
+    """sha256 of a file; of a directory, over its files' names and contents; None when absent."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            h = hashlib.sha256()
+            for f in _tree(path):
+                h.update(f"{f.relative_to(path)}\0{sha256_file(f)}\0".encode())
+            return "dir:" + h.hexdigest()
+        return sha256_file(path)
+    except FileNotFoundError:
+        return None
+
+
+def _compiled(report: dict | None):
+    if not report:
+        return None
+    binaries = [{k: v for k, v in b.items() if k not in _HOW_COMPILED} for b in report.get("binaries", [])]
+    return {**report, "binaries": binaries}
+
+
+def _tool(name: str):
+    found = shutil.which(name)
+    if found is None:
+        return None
+    real = os.path.realpath(found)
+    st = os.stat(real)
+    return [real, st.st_size, st.st_mtime_ns]
+
+
+def _libraries(names) -> dict:
+    from importlib import metadata
+
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found

@@ -1,0 +1,168 @@
+"""The bundle cache (pkgfactory.bundle.reuse, keyed by pkgfactory.bundle.inputs), with real
+builds, gpg and gpgv: the same inputs give the first bundle back byte for byte without a
+build or a signature; a changed input, a damaged entry or --no-cache make a new one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures_go import run_cli
+from hello_example import build_hello, copy_example
+from signing_helpers import PASSPHRASE, kill_agent, make_key
+
+pytestmark = pytest.mark.container
+
+ONE = ["--target", "debian-12", "--target", "centos-7", "--arch", "x86_64"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, container_engine):
+    assert run_cli("builder", "create").code == 0
+    root = tmp_path_factory.mktemp("reuse")
+    project = copy_example(root / "p", build_hello(root / "bins"))
+    key = make_key(root / "keys", passphrase=PASSPHRASE)
+    (root / "pass").write_text(PASSPHRASE + "\n")
+    yield root, project, key
+    kill_agent(key.home)
+
+
+def bundle(setup, out: Path, cache: Path, *extra, project=None) -> dict:
+    root, default_project, key = setup
+    env = {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(root / "pass"), "PKGF_BUNDLE_CACHE": str(cache)}
+    r = run_cli("bundle", "-c", project or default_project, "-o", out, "--keys-dir", key.home, "--json", *ONE,
+                *extra, env=env)
+    assert r.code == 0, r.err + r.out
+    return json.loads(r.out)
+
+
+def files(tree: Path) -> dict[str, bytes]:
+    return {p.relative_to(tree).as_posix(): p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file()}
+
+
+def verify_ok(bundle_dir: Path, fingerprint: str) -> bool:
+    r = run_cli("verify", bundle_dir, "--fingerprint", fingerprint, "--json")
+    return r.code == 0 and json.loads(r.out)["ok"]
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted(d for d in cache.iterdir() if not d.name.startswith(".")) if cache.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def first(setup, tmp_path_factory):
+    root = tmp_path_factory.mktemp("first")
+    doc = bundle(setup, root / "out", root / "cache")
+    return root, doc
+
+
+def test_the_same_inputs_give_the_first_bundle_back_without_a_build_or_a_signature(setup, first, tmp_path):
+    root, doc = first
+    assert doc["reused"] is None and doc["signatures"]["made"] + doc["signatures"]["reused"] > 0
+    again = bundle(setup, tmp_path / "out", root / "cache")
+    assert again["reused"]["created"] == json.loads((Path(doc["bundle"]) / "manifest.json").read_text())["created"]
+    assert again["signatures"] == {"made": 0, "reused": 0}
+    # The whole bundle, its tar and the run's unsigned packages, byte for byte.
+    assert files(Path(again["bundle"])) == files(Path(doc["bundle"]))
+    assert Path(again["archive"]).read_bytes() == Path(doc["archive"]).read_bytes()
+    for a, b in zip(doc["build"]["results"], again["build"]["results"], strict=True):
+        assert (a["target"], a["arch"], a["sha256"]) == (b["target"], b["arch"], b["sha256"])
+        assert b["from_cache"] and (tmp_path / "out" / b["artifact"]).read_bytes() == \
+            (root / "out" / a["artifact"]).read_bytes()
+        log = (tmp_path / "out" / b["log"]).read_text()
+        # No container started, no rpmsign or gpg run: the log holds the one line that says why.
+        assert "taken from the bundle cache" in log and "$ " not in log, log
+    report = json.loads((tmp_path / "out" / "build-report.json").read_text())
+    assert report["ok"] and all(r["from_cache"] for r in report["results"])
+    assert "taken from the bundle cache" in (tmp_path / "out" / "logs" / "bundle.log").read_text()
+    assert verify_ok(Path(again["bundle"]), setup[2].fingerprint)
+    # The published files are not writable by others, as a made bundle's are not.
+    for p in Path(again["bundle"]).rglob("*"):
+        assert p.stat().st_mode & 0o022 == 0, p
+
+
+def test_a_changed_file_misses_and_the_new_bundle_carries_it(setup, first, tmp_path):
+    root, _doc = first
+    project = copy_example(tmp_path / "p", build_hello(setup[0] / "bins"))
+    conf = project.parent / "packaging" / "hello.conf"
+    conf.write_text(conf.read_text() + "# changed\n")
+    cache = tmp_path / "cache"
+    made = bundle(setup, tmp_path / "a", cache, project=project)
+    assert made["reused"] is None
+    assert bundle(setup, tmp_path / "b", cache, project=project)["reused"] is not None
+    conf.write_text(conf.read_text() + "# changed again\n")
+    changed = bundle(setup, tmp_path / "c", cache, project=project)
+    assert changed["reused"] is None and len(entries(cache)) == 2
+    deb = next(Path(changed["bundle"]).rglob("*.deb"))
+    listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True).stdout
+    assert b"# changed again" in listing
+
+
+def test_another_key_misses(setup, first, tmp_path, other_key):
+    root, _doc = first
+    env = {**os.environ, "PKGF_BUNDLE_CACHE": str(root / "cache")}
+    env.pop("PKGF_GPG_PASSPHRASE_FILE", None)
+    r = run_cli("bundle", "-c", setup[1], "-o", tmp_path / "out", "--keys-dir", other_key.home, "--json", *ONE,
+                env=env)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["reused"] is None and doc["fingerprint"] == other_key.fingerprint
+    assert verify_ok(Path(doc["bundle"]), other_key.fingerprint)
+
+
+@pytest.mark.parametrize("damage", ["tree", "tar", "signature"])
+def test_a_damaged_entry_is_found_removed_and_the_bundle_made_again(setup, first, tmp_path, damage):
+    root, doc = first
+    cache = tmp_path / "cache"
+    bundle(setup, tmp_path / "seed", cache)
+    (entry,) = entries(cache)
+    if damage == "tree":
+        target = entry / "bundle" / "install.sh"
+    elif damage == "tar":
+        target = entry / "bundle.tar"
+    else:
+        target = entry / "bundle" / "SHA256SUMS.asc"
+    # A copy, not the file: the entry's files are hard links to the seed run's published ones.
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.unlink()
+    target.write_bytes(bytes(data))
+    again = bundle(setup, tmp_path / "out", cache)
+    assert again["reused"] is None and again["signatures"]["made"] >= 1
+    assert "cannot be used" in (tmp_path / "out" / "logs" / "bundle.log").read_text()
+    assert verify_ok(Path(again["bundle"]), setup[2].fingerprint)
+    # Made again and stored again: the next run takes the good one.
+    assert bundle(setup, tmp_path / "next", cache)["reused"] is not None
+
+
+def test_no_cache_makes_a_new_bundle_and_stores_none(setup, first, tmp_path):
+    root, _doc = first
+    doc = bundle(setup, tmp_path / "out", tmp_path / "cache", "--no-cache")
+    assert doc["reused"] is None and doc["signatures"]["reused"] == 0
+    assert entries(tmp_path / "cache") == []
+    doc = bundle(setup, tmp_path / "out2", root / "cache", "--no-cache")
+    assert doc["reused"] is None
+
+
+def test_the_key_is_the_same_in_every_process():
+    """Profiles hold frozensets, whose order follows string hashing: a repr differs per process."""
+    code = ("import json; from pkgfactory import targets; from pkgfactory.bundle.inputs import canonical; "
+            "print(json.dumps(canonical(targets.get('centos-7')), sort_keys=True))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1
+
+
+def test_the_code_identity_covers_templates_data_and_code():
+    from pkgfactory.bundle import inputs
+
+    names = {p.relative_to(inputs._PACKAGE).as_posix() for p in inputs._tree(inputs._PACKAGE)}
+    assert "bundle/run.py" in names and "data/bundle_inputs.toml" in names
+    assert any(n.startswith("render/templates/spec/") for n in names)
+    assert any(n.startswith("render/templates/bundle/install/") for n in names)
+    assert not any("__pycache__" in n for n in names)
