@@ -57,6 +57,17 @@ def find_engine(name: str | None = None, *, log: Path | None = None) -> Engine:
     return _find_engine(None if name in (None, "", "auto") else name, log)
 
 
+def installed_engine(name: str | None = None) -> Engine | None:
+    """The engine called ``name`` (None or "auto": the first of ENGINES) if it is installed, unprobed."""
+    for candidate in ENGINES if name in (None, "", "auto") else (name,):
+        path = shutil.which(candidate) if candidate in ENGINES else None
+        if path is not None:
+            return Engine(candidate, path)
+        if name not in (None, "", "auto"):
+            return None
+    return None
+
+
 @lru_cache(maxsize=None)
 def _find_engine(name: str | None, log: Path | None) -> Engine:
     if name is not None:

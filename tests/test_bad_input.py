@@ -295,7 +295,8 @@ _CACHE_SETTINGS = [("compile", "PKGF_COMPILE_CACHE_MB", "abc"), ("build", "PKGF_
                    ("build", "PKGF_PACKAGE_CACHE_MB", "x"), ("bundle", "PKGF_PACKAGE_CACHE_MB", "-1"),
                    ("bundle", "PKGF_SIGNATURE_CACHE_MB", "²"), ("build", "PKGF_PACKAGE_CACHE", "/etc/passwd"),
                    ("bundle", "PKGF_PACKAGE_CACHE", "/etc/passwd/cache"),
-                   ("bundle", "PKGF_SIGNATURE_CACHE", "/etc/passwd")]
+                   ("bundle", "PKGF_SIGNATURE_CACHE", "/etc/passwd"), ("bundle", "PKGF_BUNDLE_CACHE_MB", "1.5"),
+                   ("bundle", "PKGF_BUNDLE_CACHE", "/etc/passwd")]
 
 
 @pytest.mark.parametrize("command,var,value", _CACHE_SETTINGS)

@@ -96,6 +96,25 @@ def test_forced_engine_and_fallback(tmp_path, monkeypatch, fresh_engine_cache):
         find_engine("lxc")
 
 
+def test_get_builder_probes_only_when_inspecting_fails(tmp_path, monkeypatch, fresh_engine_cache):
+    """The image inspection proves the engine works; a failing one falls back as auto-detection does
+    (a broken podman: docker), and a missing image is still named as such."""
+    from pkgfactory import engine
+    from pkgfactory.builder import get_builder
+    from pkgfactory.errors import PkgfError
+
+    inspect = 'case "$1" in image) echo \'[{"Id": "sha256:abc"}]\';; version) exit 0;; esac'
+    _fake_tools(tmp_path / "bin", podman="exit 125", docker=inspect)
+    monkeypatch.setattr("shutil.which", _which_only(tmp_path / "bin"))
+    b = get_builder()
+    assert b.engine.name == "docker" and b.image_id == "sha256:abc"
+    _fake_tools(tmp_path / "bin2", podman='case "$1" in image) exit 1;; version) exit 0;; esac')
+    monkeypatch.setattr("shutil.which", _which_only(tmp_path / "bin2"))
+    engine._find_engine.cache_clear()
+    with pytest.raises(PkgfError, match="^builder image .* not found in podman"):
+        get_builder()
+
+
 def _which_only(bindir):
     # Engines are looked up on the real PATH; show them only our fakes, but
     # let the runner still find sh and timeout.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pkgfactory import runner
 from pkgfactory.cachedir import cache_dir
-from pkgfactory.engine import Engine, find_engine
+from pkgfactory.engine import Engine, find_engine, installed_engine
 from pkgfactory.errors import PkgfError
 from pkgfactory.package.native import clear_artifact
 from pkgfactory.package.plan import BuildPlan
@@ -142,7 +142,17 @@ def get_builder(kind: str = "container", *, engine: str | None = None, image: st
     """``kind`` "native" or "container" (engine auto-detected unless named)."""
     if kind == "native":
         return NativeBuilder()
-    return ContainerBuilder(find_engine(engine), image or DEFAULT_IMAGE, {"rpm": rpm_image, "deb": deb_image})
+    image, images = image or DEFAULT_IMAGE, {"rpm": rpm_image, "deb": deb_image}
+    # An engine that inspects the images works: its probe ('podman version', as long again) is
+    # spent only when that fails, to tell a broken engine from a missing image, or to fall back
+    # from a broken podman to docker as auto-detection does.
+    installed = installed_engine(engine)
+    if installed is not None:
+        try:
+            return ContainerBuilder(installed, image, images)
+        except PkgfError:
+            pass
+    return ContainerBuilder(find_engine(engine), image, images)
 
 
 def rpmbuild_version(builder) -> str | None:
