@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,31 @@ def test_the_code_identity_covers_templates_data_and_code():
     assert any(n.startswith("render/templates/spec/") for n in names)
     assert any(n.startswith("render/templates/bundle/install/") for n in names)
     assert not any("__pycache__" in n for n in names)
+
+
+def test_a_genuine_bundle_of_other_inputs_under_this_runs_key_is_refused(setup, first, tmp_path):
+    """Signed by the right key and intact, but made from another hello.conf: what its signed build
+    report says it was made from is not what this run makes it from."""
+    root, _doc = first
+    project = copy_example(tmp_path / "p", build_hello(setup[0] / "bins"))
+    conf = project.parent / "packaging" / "hello.conf"
+    cache = tmp_path / "cache"
+    bundle(setup, tmp_path / "a", cache, project=project)
+    (mine,) = entries(cache)
+    original = conf.read_text()
+    conf.write_text(original + "# other\n")
+    bundle(setup, tmp_path / "b", cache, project=project)
+    (other,) = [e for e in entries(cache) if e != mine]
+    conf.write_text(original)
+    meta = json.loads((other / "entry.json").read_text())
+    meta["key"] = mine.name
+    (other / "entry.json").write_text(json.dumps(meta))
+    shutil.rmtree(mine)
+    other.rename(mine)
+    again = bundle(setup, tmp_path / "c", cache, project=project)
+    assert again["reused"] is None
+    log = (tmp_path / "c" / "logs" / "bundle.log").read_text()
+    assert "lists other input files than this run's" in log, log
+    deb = next(Path(again["bundle"]).rglob("*.deb"))
+    listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True).stdout
+    assert b"# other" not in listing

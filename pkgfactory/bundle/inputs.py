@@ -37,13 +37,22 @@ _KEYRING_FILES = ("pubring.kbx", "pubring.gpg", "gpg.conf", "common.conf")
 _HOW_COMPILED = ("cache", "seconds", "log")
 
 
-def bundle_key(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> str:
-    """``matrix``: (profile, arch) pairs; ``prebuilt``: {(target, arch): package file};
-    ``options``: the run's settings that change output (sources_root, trust_templates,
-    source_date_epoch)."""
-    text = json.dumps(describe(project, matrix, prebuilt=prebuilt, builder=builder, signer=signer,
-                               options=options), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def bundle_key(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> tuple[str, dict]:
+    """(the key, what a bundle made from these inputs says of itself). ``matrix``: (profile, arch)
+    pairs; ``prebuilt``: {(target, arch): package file}; ``options``: the run's settings that change
+    output (sources_root, trust_templates, source_date_epoch).
+
+    The second is checked against the signed manifest and build report of a bundle before it is
+    reused (pkgfactory.bundle.reuse): a bundle of this key signed by this key, but made from other
+    inputs (an entry put there, or a bug in the key), is not taken."""
+    described = describe(project, matrix, prebuilt=prebuilt, builder=builder, signer=signer, options=options)
+    text = json.dumps(described, sort_keys=True, default=str)
+    p = project.package
+    claims = {"package": {"name": p.name, "version": p.version, "release": p.release, "epoch": p.epoch},
+              "targets": sorted({t.id for t, _a in matrix}), "arches": sorted({a for _t, a in matrix}),
+              "fingerprint": signer.fingerprint,
+              "inputs": sorted({d for f, d in described["files"].items() if Path(f) != project.templates})}
+    return hashlib.sha256(text.encode()).hexdigest(), claims
 
 
 def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> dict:

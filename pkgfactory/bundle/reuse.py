@@ -18,9 +18,12 @@ Nothing is taken on trust. Before a bundle is reused, the chain an auditor start
 from is checked again, with the key of this run: SHA256SUMS.asc is a good
 signature by that key now (an expired or revoked key fails here), every file of
 the tree is listed in SHA256SUMS with its sha256 and nothing else is there; the
-tar and the packages match what was stored. The entry was stored only after the
-bundle passed its full self-verification, and SHA256SUMS pins every byte of it. A
-failing entry is removed and the bundle made again.
+tar and the packages match what was stored; and what the bundle's signed manifest
+and build report say it was made from (package, targets, arches, key, the sha256 of
+every input file) is what this run would make it from, so a genuine bundle of other
+inputs is not taken for this one. The entry was stored only after the bundle passed
+its full self-verification, and SHA256SUMS pins every byte of it. A failing entry
+is removed and the bundle made again.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from pkgfactory.digest import sha256_file
 from pkgfactory.errors import PkgfError
 from pkgfactory.published import make_dir, publish_dir
 from pkgfactory.schedule import default_jobs
-from pkgfactory.verify.layout import KEY_FPR, SUMS, SUMS_SIG, walk_files
+from pkgfactory.buildreport import REPORT_NAME
+from pkgfactory.verify.layout import KEY_FPR, MANIFEST, SUMS, SUMS_SIG, walk_files
 
 DIR_ENV = "PKGF_BUNDLE_CACHE"
 CAP_ENV = "PKGF_BUNDLE_CACHE_MB"
@@ -58,16 +62,17 @@ class BundleCache:
 
     # -- taking -------------------------------------------------------------
 
-    def take(self, key: str, *, fingerprint: str, name: str, out_dir: Path, note) -> dict | None:
+    def take(self, key: str, *, claims: dict, name: str, out_dir: Path, note) -> dict | None:
         """Publish the bundle stored under ``key`` in ``out_dir`` as a run would: its packages,
-        then ``<name>.tar``, then ``<name>/``. Returns the entry (its ``report`` is the build
-        report of the run that made it); None when there is none or it is damaged (then
-        removed, with ``note`` told why)."""
+        then ``<name>.tar``, then ``<name>/``. ``claims`` (pkgfactory.bundle.inputs.bundle_key):
+        what the bundle's signed manifest and report must say it was made from, and by which key.
+        Returns the entry (its ``report`` is the build report of the run that made it); None when
+        there is none or it may not be used (then removed, with ``note`` told why)."""
         entry = self.root / key
         if not (entry / ENTRY).is_file():
             return None
         try:
-            meta = self._checked(entry, key, fingerprint, name)
+            meta = self._checked(entry, key, claims, name)
             linked = _link_all(entry, meta, out_dir, name)
         except (Damaged, OSError, ValueError, KeyError, TypeError) as e:
             note(f"bundle cache entry {key} cannot be used ({e}): removed, making the bundle")
@@ -87,7 +92,8 @@ class BundleCache:
             pass
         return meta
 
-    def _checked(self, entry: Path, key: str, fingerprint: str, name: str) -> dict:
+    def _checked(self, entry: Path, key: str, claims: dict, name: str) -> dict:
+        fingerprint = claims["fingerprint"]
         meta = json.loads((entry / ENTRY).read_text())
         if meta.get("schema") != SCHEMA or meta.get("key") != key:
             raise Damaged("written by another pkgfactory or for another key")
@@ -105,6 +111,7 @@ class BundleCache:
             for (_p, digest, what), got in zip(wanted, pool.map(lambda w: sha256_file(w[0]), wanted)):
                 if got != digest:
                     raise Damaged(f"{what}: not what was stored")
+        _check_claims(entry / TREE, claims)
         return meta
 
     # -- storing ------------------------------------------------------------
@@ -178,6 +185,20 @@ def _check_tree(tree: Path, fingerprint: str) -> dict[str, str]:
     if set(files) != set(listed) | {SUMS, SUMS_SIG}:
         raise Damaged("its files are not the ones SHA256SUMS lists")
     return listed
+
+
+def _check_claims(tree: Path, claims: dict) -> None:
+    """What the bundle says of itself (its manifest and build report, pinned by SHA256SUMS)
+    against what this run would make it from."""
+    manifest = json.loads((tree / MANIFEST).read_text())
+    said = {"package": manifest.get("package"), "targets": manifest.get("targets"),
+            "arches": manifest.get("arches"), "fingerprint": (manifest.get("key") or {}).get("fingerprint")}
+    for field, value in said.items():
+        if value != claims[field]:
+            raise Damaged(f"its manifest's {field} is {value!r}, this run's {claims[field]!r}")
+    inputs = json.loads((tree / "reports" / REPORT_NAME).read_text()).get("inputs") or {}
+    if sorted(set(inputs.values())) != claims["inputs"]:
+        raise Damaged("its build report lists other input files than this run's")
 
 
 def _link(src: Path, dest: Path) -> None:

@@ -143,11 +143,11 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             refuse_unverifiable(signer.key, list({p.id: p for p, _a in matrix}.values()))
             key = None
             if bundles is not None:
-                key = bundle_key(project, matrix, prebuilt=supplied, builder=builder, signer=signer,
+                key, claims = bundle_key(project, matrix, prebuilt=supplied, builder=builder, signer=signer,
                                  options={"sources_root": sources_root, "trust_templates": trust_templates,
                                           "source_date_epoch": source_date_epoch})
                 name = f"{project.package.name}-{project.package.version}"
-                entry = bundles.take(key, fingerprint=signer.fingerprint, name=name, out_dir=out_dir,
+                entry = bundles.take(key, claims=claims, name=name, out_dir=out_dir,
                                      note=lambda msg: _log_line(log, msg, say))
                 if entry is not None:
                     return _reused(entry, project, matrix, out_dir, say, build_options)
