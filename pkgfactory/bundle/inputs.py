@@ -25,6 +25,7 @@ import tomllib
 from pathlib import Path
 
 from pkgfactory.digest import sha256_file
+from pkgfactory.digestcache import DigestCache
 
 # Bump when what the key covers, or what a cache entry holds, changes.
 SCHEMA = "pkgfactory-bundle/1"
@@ -58,6 +59,9 @@ def bundle_key(project, matrix, *, prebuilt: dict, builder, signer, options: dic
 def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict) -> dict:
     """What :func:`bundle_key` hashes (a test can see what differs between two runs)."""
     data = tomllib.loads(_DATA.read_text())
+    digests = DigestCache()
+    files = {str(p): _content(p, digests) for p in _project_files(project)}
+    digests.save()
     return {
         "schema": SCHEMA,
         "pkgfactory": code_identity(),
@@ -66,7 +70,7 @@ def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict)
         "host_tools": {t: _tool(t) for t in data["host_tools"]},
         "project": canonical(dataclasses.replace(project, compile_report=None)),
         "compiled": _compiled(project.compile_report),
-        "files": {str(p): _content(p) for p in _project_files(project)},
+        "files": files,
         "targets": [[p.id, a, canonical(p), _content(p.path)] for p, a in matrix],
         "prebuilt": {f"{t}/{a}": [str(f), _content(f)] for (t, a), f in sorted(prebuilt.items())},
         "builder": builder.describe(),
@@ -130,7 +134,7 @@ def _project_files(project):
         yield project.templates
 
 
-def _content(path) -> str | None:
+def _content(path, digests: DigestCache | None = None) -> str | None:
     """sha256 of a file; of a directory, over its files' names and contents; None when absent."""
     path = Path(path)
     try:
@@ -139,7 +143,7 @@ def _content(path) -> str | None:
             for f in _tree(path):
                 h.update(f"{f.relative_to(path)}\0{sha256_file(f)}\0".encode())
             return "dir:" + h.hexdigest()
-        return sha256_file(path)
+        return digests.sha256(path) if digests is not None else sha256_file(path)
     except FileNotFoundError:
         return None
 

@@ -23,10 +23,11 @@ __all__ = [
 
 
 def resolve_targets(project: Project, extra_dirs=None) -> list:
-    """Profiles for ``build.targets``, refusing ids no profile has (also in waivers and relations)."""
+    """Profiles for ``build.targets``, refusing ids no profile has (also in waivers and relations).
+    Only those profiles are read: a build names a few of the known ones."""
     from pkgfactory import targets
 
-    known = targets.load_all(extra_dirs)
+    known = targets.index(extra_dirs)
 
     def need(tid: str, key: str):
         if tid not in known:
@@ -41,7 +42,7 @@ def resolve_targets(project: Project, extra_dirs=None) -> list:
     for scope in project.relations:
         if scope not in ("all", "rpm", "deb"):
             need(scope, f"relations.targets.{scope}")
-    profiles = [known[t] for t in project.targets]
+    profiles = [targets.load_file(known[t]) for t in project.targets]
     for p in profiles:
         if not any(a in p.arches for a in project.arches):
             raise InputError(f"{project.path}: key 'build.targets': target {p.id} has none of the arches "

@@ -218,6 +218,15 @@ def user_dirs(extra: list[str] | tuple[str, ...] | None = None) -> list[Path]:
     return dirs
 
 
+def index(extra_dirs: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:
+    """{id: the file load_all would read it from}, reading none: a profile's id is its file's name."""
+    found: dict[str, Path] = {}
+    for d in [BUILTIN_DIR, *user_dirs(extra_dirs)]:
+        for path in sorted(d.glob("*.toml")):
+            found[path.stem] = path
+    return found
+
+
 def load_all(extra_dirs: list[str] | tuple[str, ...] | None = None) -> dict[str, Profile]:
     profiles: dict[str, Profile] = {}
     for d in [BUILTIN_DIR, *user_dirs(extra_dirs)]:
