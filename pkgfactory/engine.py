@@ -37,7 +37,8 @@ class Engine:
 
     def inspect_image(self, tag: str) -> dict | None:
         """``image inspect`` of local image ``tag``, or None when there is none."""
-        proc = self.run("image", "inspect", tag, check=False)
+        # Bounded as the probe is: a hung engine must not hang the command (get_builder asks this first).
+        proc = self.run("image", "inspect", tag, check=False, timeout=_PROBE_TIMEOUT_S)
         if proc.returncode != 0:
             return None
         return json.loads(proc.stdout)[0]

@@ -116,29 +116,139 @@ def test_another_key_misses(setup, first, tmp_path, other_key):
     assert verify_ok(Path(doc["bundle"]), other_key.fingerprint)
 
 
-@pytest.mark.parametrize("damage", ["tree", "tar", "signature"])
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _edit_entry(entry: Path, change) -> None:
+    meta = json.loads((entry / "entry.json").read_text())
+    (entry / "entry.json").write_text(json.dumps(change(meta)))
+
+
+def _escape(meta: dict) -> dict:
+    """Package and log paths that climb out of the output directory."""
+    meta["packages"][0]["artifact"] = meta["report"]["results"][0]["artifact"] = "../../escaped/evil.deb"
+    meta["report"]["results"][0]["log"] = "../../escaped/evil.log"
+    return meta
+
+
+def _foreign_tar(entry: Path) -> None:
+    (entry / "evil.sh").write_text("echo owned\n")
+    subprocess.run(["tar", "cf", entry / "bundle.tar", "-C", entry, "evil.sh"], check=True)
+
+
+def _symlinked_tar(entry: Path) -> None:
+    good = entry.parent.parent / "elsewhere.tar"
+    (entry / "bundle.tar").rename(good)
+    (entry / "bundle.tar").symlink_to(good)
+
+
+def _one_result_more_field(meta: dict) -> dict:
+    meta["report"]["results"][0]["surprise"] = 1
+    return meta
+
+
+DAMAGE = {
+    "a file of the tree": lambda e: _flip(e / "bundle" / "install.sh"),
+    "the tar": lambda e: _flip(e / "bundle.tar"),
+    "the signature": lambda e: _flip(e / "bundle" / "SHA256SUMS.asc"),
+    "an unsigned package": lambda e: _flip(next((e / "packages").iterdir())),
+    "another tar": _foreign_tar,
+    "a symlinked tar": _symlinked_tar,
+    "paths out of the output": lambda e: _edit_entry(e, _escape),
+    "entry.json a list": lambda e: (e / "entry.json").write_text("[]"),
+    "entry.json not JSON": lambda e: (e / "entry.json").write_text("{"),
+    "a result with another field": lambda e: _edit_entry(e, _one_result_more_field),
+    "no public key": lambda e: (e / "bundle" / "KEY.gpg").unlink(),
+    "a symlink in the tree": lambda e: (e / "bundle" / "extra").symlink_to("/etc/passwd"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_a_damaged_entry_is_found_removed_and_the_bundle_made_again(setup, first, tmp_path, damage):
-    root, doc = first
     cache = tmp_path / "cache"
     bundle(setup, tmp_path / "seed", cache)
     (entry,) = entries(cache)
-    if damage == "tree":
-        target = entry / "bundle" / "install.sh"
-    elif damage == "tar":
-        target = entry / "bundle.tar"
-    else:
-        target = entry / "bundle" / "SHA256SUMS.asc"
-    # A copy, not the file: the entry's files are hard links to the seed run's published ones.
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    target.unlink()
-    target.write_bytes(bytes(data))
-    again = bundle(setup, tmp_path / "out", cache)
+    DAMAGE[damage](entry)
+    out = tmp_path / "run" / "out"
+    again = bundle(setup, out, cache)
     assert again["reused"] is None and again["signatures"]["made"] >= 1
-    assert "cannot be used" in (tmp_path / "out" / "logs" / "bundle.log").read_text()
+    assert "cannot be used" in (out / "logs" / "bundle.log").read_text()
     assert verify_ok(Path(again["bundle"]), setup[2].fingerprint)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "run" / "escaped").exists()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".pkgfactory.lock") == []
     # Made again and stored again: the next run takes the good one.
     assert bundle(setup, tmp_path / "next", cache)["reused"] is not None
+
+
+def test_an_entry_left_without_entry_json_is_cleared_and_stored_again(setup, first, tmp_path):
+    """What an interrupted removal would leave (entries are renamed away before they are deleted)."""
+    cache = tmp_path / "cache"
+    bundle(setup, tmp_path / "seed", cache)
+    (entry,) = entries(cache)
+    (entry / "entry.json").unlink()
+    assert bundle(setup, tmp_path / "a", cache)["reused"] is None
+    assert bundle(setup, tmp_path / "b", cache)["reused"] is not None
+
+
+def test_a_reused_bundle_has_the_published_modes_and_its_own_files(setup, first, tmp_path):
+    """Under umask 077, and after someone changed an earlier delivery's modes and bytes in place:
+    0755 directories and install.sh, 0644 the rest, and the first bundle's bytes."""
+    root, doc = first
+    earlier = Path(doc["bundle"])
+    cache = root / "cache"
+    script = earlier / "install.sh"
+    original = script.read_bytes()
+    try:
+        script.chmod(0o600)
+        with open(script, "ab") as f:
+            f.write(b"# edited in place\n")
+        env = {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(setup[0] / "pass"), "PKGF_BUNDLE_CACHE": str(cache)}
+        r = run_cli("bundle", "-c", setup[1], "-o", tmp_path / "out", "--keys-dir", setup[2].home, "--json", *ONE,
+                    env=env, umask=0o077)
+        assert r.code == 0, r.err
+        again = json.loads(r.out)
+        assert again["reused"] is not None
+        tree = Path(again["bundle"])
+        assert (tree / "install.sh").read_bytes() == original
+        for p in [tree, *tree.rglob("*")]:
+            want = 0o755 if p.is_dir() or p.name == "install.sh" else 0o644
+            assert p.stat().st_mode & 0o777 == want, p
+        for p in (Path(again["archive"]), *(tmp_path / "out" / r["artifact"] for r in again["build"]["results"])):
+            assert p.stat().st_mode & 0o777 == 0o644, p
+    finally:
+        script.write_bytes(original)
+        script.chmod(0o755)
+
+
+def test_a_prebuilt_bundle_is_reused(setup, first, tmp_path):
+    root, doc = first
+    deb = next(r for r in doc["build"]["results"] if r["target"] == "debian-12")
+    prebuilt = tmp_path / "prebuilt" / "debian-12" / "x86_64"
+    prebuilt.mkdir(parents=True)
+    shutil.copy(root / "out" / deb["artifact"], prebuilt)
+    cache = tmp_path / "cache"
+    made = bundle(setup, tmp_path / "a", cache, "--prebuilt", tmp_path / "prebuilt")
+    assert made["reused"] is None
+    again = bundle(setup, tmp_path / "b", cache, "--prebuilt", tmp_path / "prebuilt")
+    assert again["reused"] is not None, (tmp_path / "b" / "logs" / "bundle.log").read_text()
+    assert files(Path(again["bundle"])) == files(Path(made["bundle"]))
+
+
+def test_template_trees_are_hashed_by_what_is_there_without_opening_special_files(tmp_path):
+    from pkgfactory.bundle.inputs import tree_digest
+
+    d = tmp_path / "templates" / "debian"
+    d.mkdir(parents=True)
+    (d / "copyright.j2").write_text("one\n")
+    (d / ".#copyright.j2").symlink_to("root@host.12345:1700000000")  # an editor's lock: dangling
+    os.mkfifo(d / "fifo")  # opened, it would block for good
+    first = tree_digest(tmp_path / "templates")
+    assert first == tree_digest(tmp_path / "templates")
+    (d / "copyright.j2").write_text("two\n")
+    assert tree_digest(tmp_path / "templates") != first
 
 
 def test_no_cache_makes_a_new_bundle_and_stores_none(setup, first, tmp_path):
@@ -162,7 +272,7 @@ def test_the_key_is_the_same_in_every_process():
 def test_the_code_identity_covers_templates_data_and_code():
     from pkgfactory.bundle import inputs
 
-    names = {p.relative_to(inputs._PACKAGE).as_posix() for p in inputs._tree(inputs._PACKAGE)}
+    names = {rel for rel, _kind, _data in inputs._entries(inputs._PACKAGE)}
     assert "bundle/run.py" in names and "data/bundle_inputs.toml" in names
     assert any(n.startswith("render/templates/spec/") for n in names)
     assert any(n.startswith("render/templates/bundle/install/") for n in names)

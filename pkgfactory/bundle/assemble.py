@@ -15,12 +15,12 @@ import datetime
 import json
 import os
 import shutil
-import tarfile
 from pathlib import Path
 
 from pkgfactory import __version__
 from pkgfactory.build import build_planned
 from pkgfactory.buildreport import BuildReport
+from pkgfactory.bundle.archive import normalise_modes, write_tar
 from pkgfactory.bundle.hostpaths import compile_labels, relative_paths
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
@@ -147,40 +147,12 @@ def _sums(stage: Path) -> None:
     (stage / SUMS).write_text("\n".join(lines) + "\n")
 
 
-def _normalise_modes(stage: Path) -> None:
-    """0644 files, 0755 directories and install.sh, whatever umask the bundle was made under
-    (under umask 000 every file came out world-writable)."""
-    os.chmod(stage, 0o755)
-    for dirpath, dirnames, filenames in os.walk(stage):
-        for d in dirnames:
-            os.chmod(os.path.join(dirpath, d), 0o755)
-        for f in filenames:
-            os.chmod(os.path.join(dirpath, f), 0o644)
-    os.chmod(stage / "install.sh", 0o755)
-
-
 def _tar(stage: Path, name: str, dest: Path, sde: int) -> None:
-    """Deterministic tar: sorted names, one owner, one mtime, the modes of _normalise_modes;
-    so two runs give the same archive."""
-    def norm(ti: tarfile.TarInfo) -> tarfile.TarInfo:
-        ti.uid = ti.gid = 0
-        ti.uname = ti.gname = "root"
-        ti.mtime = sde
-        ti.mode = 0o755 if ti.isdir() or ti.name == f"{name}/install.sh" else 0o644
-        return ti
-
+    """The deterministic tar (pkgfactory.bundle.archive), written whole before it takes its name."""
     tmp = dest.with_name(f".{name}.tar.part-{os.getpid()}")
-    files, _ = walk_files(stage)
-    # Every directory, the ones holding only directories too: tar would make those with the
-    # extracting user's umask and owner.
-    dirs = sorted({str(a) for f in files for a in Path(f).parents} - {"."}, key=lambda d: (d.count("/"), d))
-    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        tar.add(stage, arcname=name, recursive=False, filter=norm)
-        for d in dirs:
-            tar.add(stage / d, arcname=f"{name}/{d}", recursive=False, filter=norm)
-        for f in files:
-            tar.add(stage / f, arcname=f"{name}/{f}", recursive=False, filter=norm)
-    with open(tmp, "rb") as fh:
+    with open(tmp, "wb") as fh:
+        write_tar(stage, name, fh, sde)
+        fh.flush()
         os.fsync(fh.fileno())
     publish_mode(tmp)
     os.replace(tmp, dest)
@@ -222,7 +194,7 @@ def make_stage(project, matrix, *, out_dir: Path, builder, signer, log: Path, sa
     _sums(stage)
     # Never reused: SHA256SUMS lists manifest.json, whose "created" is this run's.
     signer.detach_sign(stage / SUMS, armor=True, out=stage / SUMS_SIG, reuse=False)
-    _normalise_modes(stage)
+    normalise_modes(stage)
     return stage, report, manifest, {"made": signer.signed, "reused": signer.reused}
 
 

@@ -20,12 +20,15 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tomllib
 from pathlib import Path
 
+from pkgfactory import __version__
 from pkgfactory.digest import sha256_file
 from pkgfactory.digestcache import DigestCache
+from pkgfactory.project.select import source_date_epoch
 
 # Bump when what the key covers, or what a cache entry holds, changes.
 SCHEMA = "pkgfactory-bundle/1"
@@ -49,10 +52,13 @@ def bundle_key(project, matrix, *, prebuilt: dict, builder, signer, options: dic
     described = describe(project, matrix, prebuilt=prebuilt, builder=builder, signer=signer, options=options)
     text = json.dumps(described, sort_keys=True, default=str)
     p = project.package
+    inputs = {d for f, d in described["files"].items() if Path(f) != project.templates}
     claims = {"package": {"name": p.name, "version": p.version, "release": p.release, "epoch": p.epoch},
               "targets": sorted({t.id for t, _a in matrix}), "arches": sorted({a for _t, a in matrix}),
-              "fingerprint": signer.fingerprint,
-              "inputs": sorted({d for f, d in described["files"].items() if Path(f) != project.templates})}
+              "fingerprint": signer.fingerprint, "pkgfactory": __version__, "builder": builder.describe(),
+              "source_date_epoch": source_date_epoch(project, options.get("source_date_epoch")),
+              "pairs": sorted([t.id, a] for t, a in matrix),
+              "inputs": sorted(inputs | {d for _f, d in described["prebuilt"].values()})}
     return hashlib.sha256(text.encode()).hexdigest(), claims
 
 
@@ -66,8 +72,9 @@ def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict)
         "schema": SCHEMA,
         "pkgfactory": code_identity(),
         "python": sys.version,
-        "libraries": _libraries(data["libraries"]),
+        "libraries": _distributions(),
         "host_tools": {t: _tool(t) for t in data["host_tools"]},
+        "host_files": {f: _content(os.path.expanduser(f)) for f in data["host_files"]},
         "project": canonical(dataclasses.replace(project, compile_report=None)),
         "compiled": _compiled(project.compile_report),
         "files": files,
@@ -98,18 +105,40 @@ def canonical(value):
 
 def code_identity() -> str:
     """sha256 over every file of the installed pkgfactory (code, data, built-in templates)."""
+    return tree_digest(_PACKAGE)
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over the entries below ``root``: names, kinds, and contents of regular files (a
+    symlink by its target text; a FIFO, socket or device by its kind, never opened). Symlinked
+    directories are entered once (render/templates is one); __pycache__ is left out."""
     h = hashlib.sha256()
-    for path in _tree(_PACKAGE):
-        h.update(f"{path.relative_to(_PACKAGE)}\0{sha256_file(path)}\0".encode())
+    for rel, kind, data in _entries(root):
+        h.update(b"%s\0%s\0%s\n" % (os.fsencode(rel), kind.encode(), data))
     return h.hexdigest()
 
 
-def _tree(root: Path):
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # render/templates is a symlink
+def _entries(root: Path):
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop, or a tree linked twice
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        found += [Path(dirpath, f) for f in filenames if not f.endswith((".pyc", ".pyo"))]
-    return sorted(found)
+        for name in sorted(filenames):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                yield rel, "link", os.fsencode(os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                yield rel, f"file {st.st_mode & 0o111:o}", sha256_file(path).encode()
+            else:
+                yield rel, f"other {stat.S_IFMT(st.st_mode):o}", b""
 
 
 def project_sources(project):
@@ -135,14 +164,11 @@ def _project_files(project):
 
 
 def _content(path, digests: DigestCache | None = None) -> str | None:
-    """sha256 of a file; of a directory, over its files' names and contents; None when absent."""
+    """sha256 of a file; of a directory, :func:`tree_digest`; None when absent."""
     path = Path(path)
     try:
         if path.is_dir():
-            h = hashlib.sha256()
-            for f in _tree(path):
-                h.update(f"{f.relative_to(path)}\0{sha256_file(f)}\0".encode())
-            return "dir:" + h.hexdigest()
+            return "dir:" + tree_digest(path)
         return digests.sha256(path) if digests is not None else sha256_file(path)
     except FileNotFoundError:
         return None
@@ -164,13 +190,14 @@ def _tool(name: str):
     return [real, st.st_size, st.st_mtime_ns]
 
 
-def _libraries(names) -> dict:
-    from importlib import metadata
-
-    found = {}
-    for name in names:
+def _distributions() -> list[str]:
+    """Every installed Python distribution as its dist-info directory names it (name-version):
+    the libraries that write into a bundle, and the ones those use (cyclonedx's serializers)."""
+    found = set()
+    for entry in sys.path:
         try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+            with os.scandir(entry or ".") as it:
+                found.update(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+    return sorted(found)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkgfactory import output_guard, schedule
-from pkgfactory.buildreport import REPORT_NAME, BuildReport, BuildResult
+from pkgfactory.buildreport import REPORT_NAME, BuildReport
 from pkgfactory.bundle.inputs import bundle_key, project_sources
 from pkgfactory.bundle.reuse import BundleCache
 from pkgfactory.errors import InputError
@@ -60,13 +60,12 @@ def _log_line(log: Path, line: str, say) -> None:
         f.write(line + "\n")
 
 
-def _reused(entry: dict, project, matrix, out_dir: Path, say, build_options) -> BundleResult:
-    """The run's report and logs for a bundle taken from the bundle cache: its packages are
-    the ones that bundle was made from, none built or signed in this run."""
+def _reused(staged, project, matrix, out_dir: Path, say, build_options) -> BundleResult:
+    """Publish a bundle taken from the bundle cache (pkgfactory.bundle.reuse.Staged) with this run's
+    report and logs: its packages are the ones that bundle was made from, none built or signed in
+    this run. The report and logs come first, as in a run that makes the bundle."""
+    entry, results = staged.entry, staged.results
     stored = entry["report"]
-    results = [BuildResult(**{k: v for k, v in r.items() if k != "ok"}) for r in stored["results"]]
-    for r in results:
-        r.from_cache, r.seconds = True, 0.0
     report = BuildReport(project=project, out_dir=out_dir, source_date_epoch=stored["source_date_epoch"],
                          builder=stored["builder"], tool_versions=stored["tool_versions"], inputs=stored["inputs"],
                          profiles={p.id: p for p, _a in matrix}, results=results,
@@ -76,11 +75,13 @@ def _reused(entry: dict, project, matrix, out_dir: Path, say, build_options) -> 
     if build_options.get("on_plan"):
         build_options["on_plan"](results)
     for r in results:
+        (out_dir / r.log).unlink(missing_ok=True)
         with open_log(out_dir / r.log) as f:
             f.write(f"pkgfactory: {r.artifact}: {why}\n")
         if build_options.get("on_done"):
             build_options["on_done"](r)
     write_atomic(out_dir / REPORT_NAME, json.dumps(report.to_dict(), indent=2) + "\n")
+    staged.publish()
     _log_line(out_dir / "logs" / "bundle.log", f"bundle {why}", say)
     name = entry["name"]
     manifest = json.loads((out_dir / name / MANIFEST).read_text())
@@ -144,13 +145,14 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
             key = None
             if bundles is not None:
                 key, claims = bundle_key(project, matrix, prebuilt=supplied, builder=builder, signer=signer,
-                                 options={"sources_root": sources_root, "trust_templates": trust_templates,
-                                          "source_date_epoch": source_date_epoch})
+                                         options={"sources_root": sources_root, "trust_templates": trust_templates,
+                                                  "source_date_epoch": source_date_epoch})
                 name = f"{project.package.name}-{project.package.version}"
-                entry = bundles.take(key, claims=claims, name=name, out_dir=out_dir,
-                                     note=lambda msg: _log_line(log, msg, say))
-                if entry is not None:
-                    return _reused(entry, project, matrix, out_dir, say, build_options)
+                staged = bundles.stage(key, claims=claims, name=name, out_dir=out_dir,
+                                       note=lambda msg: _log_line(log, msg, say))
+                if staged is not None:
+                    with staged:
+                        return _reused(staged, project, matrix, out_dir, say, build_options)
             from pkgfactory.bundle import assemble
 
             stage, report, manifest, signatures = assemble.make_stage(

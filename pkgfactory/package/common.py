@@ -9,6 +9,7 @@ from pkgfactory import runner
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.project import Project
 from pkgfactory.render import environment, render
+from pkgfactory.project.select import source_date_epoch  # noqa: F401 (packagers call common.source_date_epoch)
 
 # Builds must not depend on the builder's locale, timezone or dotfiles
 # (~/.rpmmacros, ~/.config/dpkg): HOME points into the work directory.
@@ -24,18 +25,6 @@ DEFAULT_XZ_LEVEL = 1
 
 def xz_level(project: Project) -> int:
     return DEFAULT_XZ_LEVEL if project.xz_level is None else project.xz_level
-
-
-def source_date_epoch(project: Project, explicit: int | None) -> int:
-    """Explicit value, else $SOURCE_DATE_EPOCH, else the project's (newest changelog date)."""
-    if explicit is not None:
-        return int(explicit)
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env:
-        if not env.isdigit():
-            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a number of seconds")
-        return int(env)
-    return project.source_date_epoch
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> Path:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pkgfactory.errors import InputError
 from pkgfactory.project import Project, build_matrix, load, resolve_targets
 
@@ -40,3 +42,15 @@ def select_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sou
     project = load(project_path, sources_root=sources_root)
     refuse_untrusted_templates(project, trust_templates)
     return project, select(project, resolve_targets(project, targets_dirs), target_ids, arches)
+
+
+def source_date_epoch(project: Project, explicit: int | None) -> int:
+    """Explicit value, else $SOURCE_DATE_EPOCH, else the project's (newest changelog date)."""
+    if explicit is not None:
+        return int(explicit)
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        if not env.isdigit():
+            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a number of seconds")
+        return int(env)
+    return project.source_date_epoch
