@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -35,6 +34,7 @@ from pkgfactory.compile import compiled_project
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import InputError, PkgfError
 from pkgfactory.inspect import inspect_file
+from pkgfactory.leftovers import clean_leftovers
 from pkgfactory.output_lock import output_lock
 from pkgfactory.package import packager_for
 from pkgfactory.package.blobs import Blobs
@@ -74,28 +74,6 @@ def _check(project: Project, infos: dict, profile, arch: str, result: BuildResul
         result.waivers += waived
         blocking += errors
     return blocking
-
-
-_PART = re.compile(r"^\..+\.part-\d+$")
-
-
-def _clean_leftovers(out_dir: Path, matrix, work_root: Path, own_work: Path) -> None:
-    """Remove what killed runs left behind; only called while holding the output lock.
-
-    Under the lock no other pkgfactory run is alive here, so every ``.part-PID``
-    file is an orphan. A killed run's container build can outlive it and keep
-    writing into its own work directory: that is why work directories are per
-    run (it can never write into ours) and why removing its one ignores errors.
-    """
-    if work_root.is_dir():
-        for d in work_root.iterdir():
-            if d != own_work:
-                shutil.rmtree(d, ignore_errors=True)
-    for d in {out_dir, *(out_dir / p.id / a for p, a in matrix)}:
-        if d.is_dir():
-            for f in d.iterdir():
-                if _PART.match(f.name) and f.is_file():
-                    f.unlink(missing_ok=True)
 
 
 def plan_build(project_path, *, target_ids=(), arches=(), targets_dirs=(), sources_root=None,
@@ -193,7 +171,7 @@ def _build_locked(project: Project, matrix, sde: int, out_dir: Path, builder, op
     work_root = out_dir / ".work"
     make_dir(work_root, "work directory")
     own_work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=work_root))
-    _clean_leftovers(out_dir, matrix, work_root, own_work)
+    clean_leftovers(out_dir, matrix, work_root, own_work)
 
     try:
         infos = _inspect(project, matrix, prebuilt)

@@ -53,15 +53,18 @@ def check_env(*caches) -> None:
             refuse_not_a_directory(where, f"the {c.DIR_ENV} directory")
 
 
-def drop_least_recent(entries, cap: int) -> None:
+def drop_least_recent(entries, cap: int, remove=None) -> None:
     """Remove entry directories, least recently used first, until the rest fit in ``cap`` bytes.
-    ``entries``: (last use as an mtime, size in bytes, directory)."""
+    ``entries``: (last use as an mtime, size in bytes, directory); ``remove``: how (default rmtree)."""
     entries = sorted(entries)
     total = sum(size for _t, size, _d in entries)
     for _t, size, d in entries:
         if total <= cap:
             break
-        shutil.rmtree(d, ignore_errors=True)
+        if remove is not None:
+            remove(d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
         total -= size
 
 

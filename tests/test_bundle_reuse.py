@@ -150,6 +150,13 @@ def _one_result_more_field(meta: dict) -> dict:
     return meta
 
 
+def _forge(meta: dict) -> dict:
+    """Fields the signed report has too, changed only in entry.json."""
+    meta["report"]["tool_versions"] = {"rpmbuild": "FORGED"}
+    meta["report"]["results"][0]["checks"] = [{"FORGED": True}]
+    return meta
+
+
 DAMAGE = {
     "a file of the tree": lambda e: _flip(e / "bundle" / "install.sh"),
     "the tar": lambda e: _flip(e / "bundle.tar"),
@@ -163,6 +170,9 @@ DAMAGE = {
     "a result with another field": lambda e: _edit_entry(e, _one_result_more_field),
     "no public key": lambda e: (e / "bundle" / "KEY.gpg").unlink(),
     "a symlink in the tree": lambda e: (e / "bundle" / "extra").symlink_to("/etc/passwd"),
+    "report fields forged": lambda e: _edit_entry(e, _forge),
+    "creation time forged": lambda e: _edit_entry(e, lambda m: {**m, "created": "FORGED"}),
+    "entry.json nested too deep": lambda e: (e / "entry.json").write_text("[" * 200000),
 }
 
 
@@ -181,6 +191,37 @@ def test_a_damaged_entry_is_found_removed_and_the_bundle_made_again(setup, first
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".pkgfactory.lock") == []
     # Made again and stored again: the next run takes the good one.
     assert bundle(setup, tmp_path / "next", cache)["reused"] is not None
+
+
+def test_a_fault_of_the_output_directory_leaves_the_entry_alone(setup, first, tmp_path):
+    """A file where a package directory goes: the run fails as a run that builds would, and the
+    cache keeps its good entry."""
+    cache = tmp_path / "cache"
+    bundle(setup, tmp_path / "seed", cache)
+    (entry,) = entries(cache)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "debian-12").write_text("in the way\n")
+    env = {**os.environ, "PKGF_GPG_PASSPHRASE_FILE": str(setup[0] / "pass"), "PKGF_BUNDLE_CACHE": str(cache)}
+    r = run_cli("bundle", "-c", setup[1], "-o", out, "--keys-dir", setup[2].home, *ONE, env=env)
+    assert r.code != 0 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert entries(cache) == [entry] and (entry / "entry.json").is_file()
+    assert "not used" in (out / "logs" / "bundle.log").read_text()
+
+
+def test_a_reused_run_clears_what_killed_runs_left(setup, first, tmp_path):
+    root, doc = first
+    out = tmp_path / "out"
+    bundle(setup, out, root / "cache")
+    rpm = next(r for r in doc["build"]["results"] if r["format"] == "rpm")
+    part = out / Path(rpm["artifact"]).parent / f".{Path(rpm['artifact']).name}.part-99999"
+    part.write_bytes(b"half")
+    stage = out / f".{Path(doc['bundle']).name}.staging-99999"
+    stage.mkdir()
+    (out / ".work" / "run-99999-x").mkdir(parents=True)
+    again = bundle(setup, out, root / "cache")
+    assert again["reused"] is not None
+    assert not part.exists() and not stage.exists() and not (out / ".work" / "run-99999-x").exists()
 
 
 def test_an_entry_left_without_entry_json_is_cleared_and_stored_again(setup, first, tmp_path):
@@ -235,6 +276,21 @@ def test_a_prebuilt_bundle_is_reused(setup, first, tmp_path):
     again = bundle(setup, tmp_path / "b", cache, "--prebuilt", tmp_path / "prebuilt")
     assert again["reused"] is not None, (tmp_path / "b" / "logs" / "bundle.log").read_text()
     assert files(Path(again["bundle"])) == files(Path(made["bundle"]))
+
+
+def test_a_symlinked_template_counts_as_what_it_leads_to(tmp_path):
+    """jinja2 reads through the link: an edit of the linked file is an edit of the template."""
+    from pkgfactory.bundle.inputs import tree_digest
+
+    shared = tmp_path / "shared" / "copyright.j2"
+    shared.parent.mkdir()
+    shared.write_text("one\n")
+    d = tmp_path / "templates" / "debian"
+    d.mkdir(parents=True)
+    (d / "copyright.j2").symlink_to(shared)
+    first = tree_digest(tmp_path / "templates")
+    shared.write_text("two\n")
+    assert tree_digest(tmp_path / "templates") != first
 
 
 def test_template_trees_are_hashed_by_what_is_there_without_opening_special_files(tmp_path):

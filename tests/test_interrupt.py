@@ -461,7 +461,8 @@ assemble.os.replace = steps(os.replace)
 assemble.os.fsync = steps(os.fsync)
 published.exchange = steps(published.exchange)
 assemble.shutil.rmtree = steps(shutil.rmtree)
-assemble._clean_stale(out, name)
+from pkgfactory.leftovers import clean_stale
+clean_stale(out, name)
 stage = out / f".{name}.staging-{os.getpid()}"
 shutil.copytree(out.parent / "new", stage)
 assemble._tar(stage, name, out / f"{name}.tar", 0)

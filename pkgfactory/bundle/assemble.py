@@ -21,17 +21,16 @@ from pkgfactory import __version__
 from pkgfactory.build import build_planned
 from pkgfactory.buildreport import BuildReport
 from pkgfactory.bundle.archive import normalise_modes, write_tar
-from pkgfactory.bundle.hostpaths import compile_labels, relative_paths
+from pkgfactory.bundle.hostpaths import delivered_paths
 from pkgfactory.bundle.installer import render_installer, target_meta
 from pkgfactory.bundle.page import write_page
 from pkgfactory.bundle.readme import render_readme
 from pkgfactory.bundle.repos import make_repos
-from pkgfactory.compile import cache as compile_cache
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import PkgfError
+from pkgfactory.leftovers import clean_stale
 from pkgfactory.published import publish_dir, publish_mode
 from pkgfactory.sbom import sbom_for_binary
-from pkgfactory.targets import user_dirs
 from pkgfactory.verify import verify_bundle
 from pkgfactory.verify.layout import FORMAT, KEY, KEY_FPR, MANIFEST, NOT_IN_MANIFEST, SUMS, SUMS_SIG, walk_files
 
@@ -42,15 +41,6 @@ def _staging(out_dir: Path, name: str) -> Path:
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
     return stage
-
-
-def _clean_stale(out_dir: Path, name: str) -> None:
-    """Leftovers of killed runs: they never carry a final name, so removing them is always safe."""
-    for p in out_dir.glob(f".{name}.*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
 
 
 def _sboms(stage: Path, report: BuildReport, sde: int) -> None:
@@ -171,7 +161,7 @@ def make_stage(project, matrix, *, out_dir: Path, builder, signer, log: Path, sa
                         f"see {out_dir / 'build-report.json'}", exit_code=1)
     project = report.project
     name = f"{project.package.name}-{project.package.version}"
-    _clean_stale(out_dir, name)
+    clean_stale(out_dir, name)
     sde = report.source_date_epoch
     stage = _staging(out_dir, name)
     say("sign and index")
@@ -181,9 +171,7 @@ def make_stage(project, matrix, *, out_dir: Path, builder, signer, log: Path, sa
     (stage / KEY_FPR).write_text(signer.fingerprint + "\n")
     say("sbom and reports")
     _sboms(stage, report, sde)
-    delivered = relative_paths(project.path.parent, [sources_root, *user_dirs(targets_dirs)],
-                               {compile_cache.root(): "<compile cache>", prebuilt: "<prebuilt>",
-                                **compile_labels(project.compile_report)})
+    delivered = delivered_paths(project, sources_root=sources_root, targets_dirs=targets_dirs, prebuilt=prebuilt)
     _reports(stage, report, delivered)
     meta = _bundle_meta(report, signer.fingerprint)
     (stage / "install.sh").write_text(render_installer(meta))

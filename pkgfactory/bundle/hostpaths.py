@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pkgfactory
-from pkgfactory.compile.command import PLACES
 
 _OWN_TREE = Path(pkgfactory.__file__).resolve().parent
 
@@ -72,6 +71,8 @@ def compile_labels(compile_report: dict | None) -> dict:
     pkgfactory's own environment, where go and zig live), each by what it is."""
     if not compile_report:
         return {}
+    from pkgfactory.compile.command import PLACES  # the compile stage's, loaded when it ran
+
     labels = {sys.prefix: "<pkgfactory environment>"}
     tool = compile_report.get("toolchain") or {}
     for key in ("path", "go"):
@@ -86,3 +87,13 @@ def compile_labels(compile_report: dict | None) -> dict:
         labels[tool["goroot"]] = "$GOROOT"
     return labels
 
+
+def delivered_paths(project, *, sources_root, targets_dirs, prebuilt):
+    """:func:`relative_paths` for a bundle's reports: the project's directory, --sources-root and
+    the user profile directories as relative paths, the caches and toolchain places as labels."""
+    from pkgfactory.compile import cache as compile_cache
+    from pkgfactory.targets import user_dirs
+
+    return relative_paths(project.path.parent, [sources_root, *user_dirs(targets_dirs)],
+                          {compile_cache.root(): "<compile cache>", prebuilt: "<prebuilt>",
+                           **compile_labels(project.compile_report)})

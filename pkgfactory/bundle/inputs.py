@@ -83,7 +83,7 @@ def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict)
         "builder": builder.describe(),
         "key": {"fingerprint": signer.fingerprint, "info": canonical(signer.key),
                 "keyring": {n: _content(Path(signer.keys_dir) / n) for n in _KEYRING_FILES}},
-        "options": {**options, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")},
+        "options": {**options, **{v: os.environ.get(v) for v in data["environment"]}},
     }
 
 
@@ -109,9 +109,10 @@ def code_identity() -> str:
 
 
 def tree_digest(root: Path) -> str:
-    """sha256 over the entries below ``root``: names, kinds, and contents of regular files (a
-    symlink by its target text; a FIFO, socket or device by its kind, never opened). Symlinked
-    directories are entered once (render/templates is one); __pycache__ is left out."""
+    """sha256 over the entries below ``root``: names, kinds, and contents of regular files. A
+    symlink counts as what it leads to, as jinja2 and the packagers read it (a file's content, a
+    directory's entries), a dangling one by its target text; a FIFO, socket or device by its kind,
+    never opened. A directory reached twice (a loop) is entered once; __pycache__ is left out."""
     h = hashlib.sha256()
     for rel, kind, data in _entries(root):
         h.update(b"%s\0%s\0%s\n" % (os.fsencode(rel), kind.encode(), data))
@@ -122,7 +123,7 @@ def _entries(root: Path):
     seen = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:  # a symlink loop, or a tree linked twice
+        if (st.st_dev, st.st_ino) in seen:
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
@@ -132,10 +133,12 @@ def _entries(root: Path):
                 continue
             path = Path(dirpath, name)
             rel = path.relative_to(root).as_posix()
-            st = path.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                yield rel, "link", os.fsencode(os.readlink(path))
-            elif stat.S_ISREG(st.st_mode):
+            try:
+                st = path.stat()  # through a symlink: what is read is what it leads to
+            except OSError:
+                yield rel, "dangling link", os.fsencode(os.readlink(path)) if path.is_symlink() else b""
+                continue
+            if stat.S_ISREG(st.st_mode):
                 yield rel, f"file {st.st_mode & 0o111:o}", sha256_file(path).encode()
             else:
                 yield rel, f"other {stat.S_IFMT(st.st_mode):o}", b""

@@ -71,6 +71,10 @@ class Damaged(Exception):
     """An entry that may not be used; the message says why."""
 
 
+# What a bad entry can raise while it is read and checked (a nested entry.json: RecursionError).
+_ENTRY_ERRORS = (Damaged, OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, PkgfError)
+
+
 class Staged:
     """A bundle copied into the output directory under temporary names and checked; nothing has
     its final name until :meth:`publish`. Use as a context manager: what is not published is
@@ -102,26 +106,47 @@ class BundleCache:
 
     # -- taking -------------------------------------------------------------
 
-    def stage(self, key: str, *, claims: dict, name: str, out_dir: Path, note) -> Staged | None:
+    def stage(self, key: str, *, claims: dict, delivered, name: str, out_dir: Path, note) -> Staged | None:
         """The bundle stored under ``key``, copied into ``out_dir`` and checked (above); None when
         there is none or it may not be used (then removed, and ``note`` told why). ``claims``
-        (pkgfactory.bundle.inputs.bundle_key): what the bundle must say it was made from."""
+        (pkgfactory.bundle.inputs.bundle_key): what the bundle must say it was made from;
+        ``delivered``: the run's path rewriting for reports (pkgfactory.bundle.hostpaths), which
+        makes the stored report the signed one."""
         entry = self.root / key
         if not entry.is_dir():
             return None
         if not (entry / ENTRY).is_file():
             self._remove(entry)  # what an interrupted removal leaves; never a stored entry
             return None
-        parts: dict[str, Path] = {}
+
+        def refuse(why) -> None:
+            gone = "removed" if self._remove(entry) else "could not be removed"
+            note(f"bundle cache entry {key} cannot be used ({why}): {gone}, making the bundle")
+
         try:
             meta = _read_entry(entry, key, claims, name)
-            parts = _copy_out(entry, meta, out_dir, name)
-            results = _check(parts, meta, claims, name)
-        except (Damaged, OSError, ValueError, KeyError, TypeError, AttributeError, PkgfError) as e:
-            _discard(parts)
-            gone = "removed" if self._remove(entry) else "could not be removed"
-            note(f"bundle cache entry {key} cannot be used ({e}): {gone}, making the bundle")
+        except _ENTRY_ERRORS as e:
+            refuse(e)
             return None
+        try:
+            parts = _copy_out(entry, meta, out_dir, name)
+        except Damaged as e:
+            refuse(e)
+            return None
+        except (OSError, PkgfError) as e:
+            # The output directory's fault as likely as the entry's: keep the entry, and let the
+            # run that makes the bundle meet (and report) what is wrong here.
+            note(f"bundle cache entry {key} not used: copying it into {out_dir} failed ({e})")
+            return None
+        try:
+            results = _check(parts, meta, claims, delivered, name)
+        except _ENTRY_ERRORS as e:
+            _discard(parts)
+            refuse(e)
+            return None
+        except BaseException:
+            _discard(parts)
+            raise
         try:
             os.utime(entry / ENTRY)  # recently used: evicted last
         except OSError:
@@ -184,7 +209,7 @@ class BundleCache:
                 entries.append(((d / ENTRY).stat().st_mtime, size, d))
             except OSError:
                 continue
-        drop_least_recent(entries, self.cap)
+        drop_least_recent(entries, self.cap, remove=self._remove)
 
 
 def _read_entry(entry: Path, key: str, claims: dict, name: str) -> dict:
@@ -243,7 +268,7 @@ def _copy_out(entry: Path, meta: dict, out_dir: Path, name: str) -> dict[str, Pa
     return parts
 
 
-def _check(parts: dict[str, Path], meta: dict, claims: dict, name: str) -> list[BuildResult]:
+def _check(parts: dict[str, Path], meta: dict, claims: dict, delivered, name: str) -> list[BuildResult]:
     """The checks of the module docstring, on the copies; the results to report."""
     tree = parts[name]
     fingerprint = claims["fingerprint"]
@@ -251,6 +276,11 @@ def _check(parts: dict[str, Path], meta: dict, claims: dict, name: str) -> list[
     manifest = json.loads((tree / MANIFEST).read_text())
     signed = json.loads((tree / "reports" / REPORT_NAME).read_text())
     _check_claims(manifest, signed, claims)
+    if meta["created"] != manifest.get("created"):
+        raise Damaged("entry.json's creation time is not its manifest's")
+    # Every field of the run's report (paths aside, which the bundle's copy gives relative).
+    if json.loads(json.dumps(delivered(meta["report"]))) != signed:
+        raise Damaged("its build report is not the one the bundle carries, signed")
     by_target = {(r["target"], r["arch"]): r for r in signed.get("results", [])}
     stored = {(r["target"], r["arch"]): r for r in meta["report"]["results"]}
     if set(by_target) != set(stored) or any(by_target[k].get(f) != r[f] for k, r in stored.items() for f in _SAME):

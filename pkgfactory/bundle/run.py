@@ -15,10 +15,12 @@ from pathlib import Path
 
 from pkgfactory import output_guard, schedule
 from pkgfactory.buildreport import REPORT_NAME, BuildReport
+from pkgfactory.bundle.hostpaths import delivered_paths
 from pkgfactory.bundle.inputs import bundle_key, project_sources
 from pkgfactory.bundle.reuse import BundleCache
 from pkgfactory.errors import InputError
 from pkgfactory.keys.passphrase import ENV_VAR as PASSPHRASE_ENV
+from pkgfactory.leftovers import clean_leftovers, clean_stale
 from pkgfactory.keys.policy import refuse_unverifiable
 from pkgfactory.output_lock import output_lock
 from pkgfactory.project.select import select_build
@@ -148,7 +150,11 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
                                          options={"sources_root": sources_root, "trust_templates": trust_templates,
                                                   "source_date_epoch": source_date_epoch})
                 name = f"{project.package.name}-{project.package.version}"
-                staged = bundles.stage(key, claims=claims, name=name, out_dir=out_dir,
+                clean_leftovers(out_dir, matrix, out_dir / ".work", None)
+                clean_stale(out_dir, name)
+                delivered = delivered_paths(project, sources_root=sources_root, targets_dirs=targets_dirs,
+                                            prebuilt=prebuilt)
+                staged = bundles.stage(key, claims=claims, delivered=delivered, name=name, out_dir=out_dir,
                                        note=lambda msg: _log_line(log, msg, say))
                 if staged is not None:
                     with staged:
