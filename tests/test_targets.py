@@ -412,3 +412,22 @@ def test_the_schema_covers_every_key_the_code_reads_and_every_builtin_key():
             assert set(data.get(table, {})) <= set(s[table]["keys"]), (f, table)
         for arch in data["arches"].values():
             assert set(arch) <= set(s["arches"]["each"]["keys"]), f
+
+
+def test_a_fifo_or_device_in_a_targets_dir_is_one_line_not_a_hang(tmp_path):
+    """Before, a FIFO named like a profile blocked every command that read the directory."""
+    import subprocess
+    import sys
+
+    from pkgfactory.errors import InputError
+
+    d = tmp_path / "targets"
+    d.mkdir()
+    os.mkfifo(d / "site.toml")
+    (d / "zero.toml").symlink_to("/dev/zero")
+    for name in ("site", "zero"):
+        with pytest.raises(InputError, match="not a regular file"):
+            tg.load_file(d / f"{name}.toml")
+    p = subprocess.run([sys.executable, "-m", "pkgfactory", "targets", "list", "--targets-dir", str(d)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "not a regular file" in p.stderr and len(p.stderr.strip().splitlines()) == 1

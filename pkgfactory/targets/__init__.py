@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -198,6 +199,9 @@ def parse_profile(data: dict, path: Path) -> Profile:
 
 def load_file(path: Path) -> Profile:
     try:
+        # A FIFO would block the reader for good, a link to /dev/zero feed it forever.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"{path}: not a regular file; a profile is a TOML file")
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except OSError as e:
