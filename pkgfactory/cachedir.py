@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,19 @@ def commit_entry(tmp: Path, final: Path, meta: dict, entry: str = "entry.json") 
         os.rename(tmp, final)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+_TMP = re.compile(r"^\.tmp-(\d+)-")
+
+
+def temporary_entry(root: Path, key: str) -> Path:
+    """Where this process writes an entry before :func:`commit_entry` renames it to ``key``."""
+    return root / f".tmp-{os.getpid()}-{key[:16]}"
+
+
+def remove_orphans(root: Path) -> None:
+    """Temporary entries (``.tmp-PID-...``) of runs that died while storing or removing one."""
+    for d in root.iterdir():
+        m = _TMP.match(d.name)
+        if m and not pid_alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)

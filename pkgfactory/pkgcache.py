@@ -20,7 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pkgfactory.cachedir import cache_dir, cap_from_env, commit_entry, drop_least_recent, pid_alive
+from pkgfactory.cachedir import cache_dir, cap_from_env, commit_entry, drop_least_recent, remove_orphans, temporary_entry
 from pkgfactory.digest import sha256_file
 
 DIR_ENV = "PKGF_PACKAGE_CACHE"  # the cache's directory (default: <cache dir>/packages)
@@ -28,7 +28,6 @@ CAP_ENV = "PKGF_PACKAGE_CACHE_MB"
 DEFAULT_CAP_MB = 4096
 ENTRY = "entry.json"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
-_TMP = re.compile(r"^\.tmp-(\d+)-")
 
 
 def cap_bytes() -> int:
@@ -93,7 +92,7 @@ class PackageCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self._clean_orphans()
-            tmp = self.root / f".tmp-{os.getpid()}-{key[:16]}"
+            tmp = temporary_entry(self.root, key)
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             shutil.copyfile(artifact, tmp / artifact.name)
@@ -117,8 +116,4 @@ class PackageCache:
         drop_least_recent(self._entries(), self.cap)
 
     def _clean_orphans(self) -> None:
-        """Temporary entries of runs that died while storing (a kill -9)."""
-        for d in self.root.iterdir():
-            m = _TMP.match(d.name)
-            if m and not pid_alive(int(m.group(1))):
-                shutil.rmtree(d, ignore_errors=True)
+        remove_orphans(self.root)

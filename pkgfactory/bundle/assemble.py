@@ -28,7 +28,6 @@ from pkgfactory.bundle.readme import render_readme
 from pkgfactory.bundle.repos import make_repos
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import PkgfError
-from pkgfactory.leftovers import clean_stale
 from pkgfactory.published import publish_dir, publish_mode
 from pkgfactory.sbom import sbom_for_binary
 from pkgfactory.verify import verify_bundle
@@ -161,7 +160,6 @@ def make_stage(project, matrix, *, out_dir: Path, builder, signer, log: Path, sa
                         f"see {out_dir / 'build-report.json'}", exit_code=1)
     project = report.project
     name = f"{project.package.name}-{project.package.version}"
-    clean_stale(out_dir, name)
     sde = report.source_date_epoch
     stage = _staging(out_dir, name)
     say("sign and index")

@@ -78,7 +78,8 @@ def describe(project, matrix, *, prebuilt: dict, builder, signer, options: dict)
         "project": canonical(dataclasses.replace(project, compile_report=None)),
         "compiled": _compiled(project.compile_report),
         "files": files,
-        "targets": [[p.id, a, canonical(p), _content(p.path)] for p, a in matrix],
+        "pairs": [[p.id, a] for p, a in matrix],
+        "targets": {p.id: [canonical(p), _content(p.path)] for p, _a in matrix},  # each profile once
         "prebuilt": {f"{t}/{a}": [str(f), _content(f)] for (t, a), f in sorted(prebuilt.items())},
         "builder": builder.describe(),
         "key": {"fingerprint": signer.fingerprint, "info": canonical(signer.key),

@@ -48,7 +48,7 @@ from pathlib import Path, PurePosixPath
 
 from pkgfactory.buildreport import REPORT_NAME, BuildResult
 from pkgfactory.bundle.archive import normalise_modes, tar_sha256
-from pkgfactory.cachedir import cache_dir, cap_from_env, commit_entry, drop_least_recent, pid_alive
+from pkgfactory.cachedir import cache_dir, cap_from_env, commit_entry, drop_least_recent, remove_orphans, temporary_entry
 from pkgfactory.digest import sha256_file
 from pkgfactory.errors import PkgfError
 from pkgfactory.published import FILE_MODE, make_dir, publish_dir
@@ -105,6 +105,9 @@ class BundleCache:
         self.cap = cap_from_env(CAP_ENV, DEFAULT_CAP_MB) if cap is None else cap
 
     # -- taking -------------------------------------------------------------
+
+    def holds(self, key: str) -> bool:
+        return (self.root / key).is_dir()
 
     def stage(self, key: str, *, claims: dict, delivered, name: str, out_dir: Path, note) -> Staged | None:
         """The bundle stored under ``key``, copied into ``out_dir`` and checked (above); None when
@@ -172,7 +175,7 @@ class BundleCache:
         """Keep copies of a published bundle (``tree``, ``archive``) and of the unsigned packages
         ``report`` lists (relative to ``out_dir``) under ``key``. A cache that cannot be written is
         skipped: it costs the next run time, never this one its bundle."""
-        tmp = self.root / f".tmp-{os.getpid()}-{key[:16]}"
+        tmp = temporary_entry(self.root, key)
         try:
             make_dir(self.root, "bundle cache", public=False)
             shutil.rmtree(tmp, ignore_errors=True)
@@ -194,12 +197,10 @@ class BundleCache:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def _evict(self) -> None:
+        remove_orphans(self.root)
         entries = []
         for d in self.root.iterdir():
             if d.name.startswith(".tmp-"):
-                pid = d.name.split("-")[1]
-                if pid.isdigit() and not pid_alive(int(pid)):
-                    shutil.rmtree(d, ignore_errors=True)  # a run killed while storing or removing
                 continue
             if not (d / ENTRY).is_file():
                 self._remove(d)

@@ -120,6 +120,8 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
                            bundle_name=f"{project.package.name}-{project.package.version}")
         logs = out_dir / "logs"
         make_dir(logs, "log directory")
+        # A killed bundle run's staging directories and tar parts, whichever way this run goes.
+        clean_stale(out_dir, f"{project.package.name}-{project.package.version}")
         log = logs / "bundle.log"
         for line in skipped:
             say(line)
@@ -150,8 +152,8 @@ def run_bundle(project_path, *, out_dir: Path, keys_dir, builder, target_ids=(),
                                          options={"sources_root": sources_root, "trust_templates": trust_templates,
                                                   "source_date_epoch": source_date_epoch})
                 name = f"{project.package.name}-{project.package.version}"
-                clean_leftovers(out_dir, matrix, out_dir / ".work", None)
-                clean_stale(out_dir, name)
+                if bundles.holds(key):  # a run that builds clears the same itself
+                    clean_leftovers(out_dir, matrix, out_dir / ".work", None)
                 delivered = delivered_paths(project, sources_root=sources_root, targets_dirs=targets_dirs,
                                             prebuilt=prebuilt)
                 staged = bundles.stage(key, claims=claims, delivered=delivered, name=name, out_dir=out_dir,
