@@ -35,8 +35,8 @@ def bundle(project_file, target_ids, arches, out_dir, force, keys_dir, fingerpri
            trust_templates):
     """check → build → sign → index → bundle → self-verify."""
     check_env(compile_cache, pkgcache, signature_cache, bundle_cache)
-    out = console()
     quiet = as_json
+    out = None if quiet else console()  # rich is not loaded for --json
 
     def stage(name):
         if not quiet:

@@ -37,7 +37,8 @@ class Progress:
     """A spinner while a binary compiles (on a terminal), then its one line."""
 
     def __init__(self, quiet: bool, verbose: bool):
-        self.out, self.quiet, self.verbose, self.status = console(), quiet, verbose and not quiet, None
+        # No console (and no rich) when nothing is printed: --json.
+        self.out, self.quiet, self.verbose, self.status = None if quiet else console(), quiet, verbose and not quiet, None
 
     def options(self) -> dict:
         """The compile stage's callbacks, as build and bundle pass them on."""

@@ -12,8 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-from rich.markup import escape
-
 from pkgfactory.commands._common import text
 from pkgfactory.printable import printable
 
@@ -23,6 +21,12 @@ _STEP_TEXT = {"cache": "looking in the package cache", "build": "building", "che
 def _label(r) -> str:
     # The live rows' descriptions are format strings rich reads as markup: the data is escaped.
     return escape(printable(f"{r.target} {r.arch} ({r.format})"))
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape  # only live rows need it: --json runs never load rich
+
+    return rich_escape(text)
 
 
 class BuildDisplay:
